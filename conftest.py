@@ -1,0 +1,59 @@
+"""Test fixtures shared by every service: eventlet first, a database per test (SQLite, and
+PostgreSQL where CRM_TEST_DB_URL is set), a RabbitMQ vhost per test (nameko's plugin)."""
+
+import eventlet
+
+eventlet.monkey_patch()  # before anything imports socket or threading
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from crm_common.caller import Caller  # noqa: E402
+from crm_common.config import with_database  # noqa: E402
+from crm_common.migrations import ensure_database, upgrade  # noqa: E402
+
+PG_SERVER = os.environ.get("CRM_TEST_DB_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_SERVER else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """An empty database for one test: a SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    server = with_database(PG_SERVER, "crm_test")
+    ensure_database(server)
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{server}?options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def migrated(db_url):
+    """Return a function that migrates one service's schema into the test database."""
+
+    def migrate(service):
+        upgrade(service, db_url)
+        return db_url
+
+    return migrate
+
+
+@pytest.fixture
+def service_config(rabbit_config, db_url):
+    """Config for a service container under test: its vhost and its database."""
+    return {"AMQP_URI": rabbit_config["AMQP_URI"], "DB_URL": db_url, "OUTBOX_POLL_SECONDS": 0.2}
+
+
+def as_caller(user_id, role, team=None, username=None):
+    """Context data that makes an RPC look as if the gateway made it for this user."""
+    return Caller(user_id=user_id, username=username or f"user{user_id}", role=role, team=team).to_context()

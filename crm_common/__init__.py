@@ -1,0 +1,1 @@
+"""What every CRM service shares: configuration, database, outbox, identity, errors."""

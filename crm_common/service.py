@@ -1,0 +1,17 @@
+"""What every service answers, whatever it owns."""
+
+from __future__ import annotations
+
+from nameko.rpc import rpc
+
+
+class HealthCheck:
+    """Mixin: ``health()`` answers only when the service and its database are up."""
+
+    name: str
+    db: object
+
+    @rpc
+    def health(self) -> dict:
+        """{"status": "ok", "service", "database": "ok"}; raises if the database is down."""
+        return {"status": "ok", "service": self.name, "database": self.db.ping()}  # type: ignore[attr-defined]

@@ -1,0 +1,183 @@
+"""The outbox: events commit and roll back with the business change, the relay publishes and
+marks them, a redelivered event is acted on once, and a broker outage loses nothing."""
+
+import json
+
+import eventlet
+import pytest
+from kombu.exceptions import OperationalError
+from nameko.events import event_handler
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_waiter
+from sqlalchemy import Column, Integer, String, create_engine, func, select, update
+from sqlalchemy.orm import DeclarativeBase
+
+from crm_common.db import Database, UnitOfWork
+from crm_common.events import handle_once
+from crm_common.models import service_metadata
+from crm_common.outbox import OUTBOX_TABLE, OutboxRelay
+from tests.support.tcp_proxy import TcpProxy
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id = Column(Integer, primary_key=True)
+    title = Column(String(50), nullable=False)
+
+
+class Effect(Base):
+    __tablename__ = "effects"
+    id = Column(Integer, primary_key=True)
+    event_id = Column(String(64), nullable=False)
+
+
+class ShopService:
+    name = "shop"
+    db = Database(Base.metadata)
+
+    @rpc
+    def place(self, title):
+        self.db.session.add(Order(title=title))
+        self.db.emit("order_placed", {"title": title})
+        return title
+
+    @rpc
+    def place_then_fail(self, title):
+        self.db.session.add(Order(title=title))
+        self.db.emit("order_placed", {"title": title})
+        raise ValueError("the business rule said no after the event was written")
+
+
+class LedgerService:
+    name = "ledger"
+    # shares the shop's test database: its relay would publish the shop's rows as its own
+    db = Database(Base.metadata, relay=False)
+
+    @event_handler("shop", "order_placed")
+    @handle_once
+    def on_order_placed(self, event):
+        self.db.session.add(Effect(event_id=event["event_id"]))
+
+
+@pytest.fixture
+def database(db_url):
+    engine = create_engine(db_url)
+    Base.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def count(engine, model_or_table, *where):
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(model_or_table).where(*where))
+
+
+def outbox(engine):
+    return Base.metadata.tables[OUTBOX_TABLE]
+
+
+def test_event_row_commits_with_the_business_row(container_factory, service_config, database):
+    container_factory(ShopService, service_config).start()
+    with ServiceRpcProxy("shop", service_config) as shop:
+        shop.place("茶叶 100 箱")
+    assert count(database, Order) == 1
+    assert count(database, outbox(database)) == 1
+
+
+def test_event_row_rolls_back_with_the_business_row(container_factory, service_config, database):
+    container_factory(ShopService, service_config).start()
+    with ServiceRpcProxy("shop", service_config) as shop, pytest.raises(Exception, match="said no"):
+        shop.place_then_fail("茶叶 100 箱")
+    assert count(database, Order) == 0
+    assert count(database, outbox(database)) == 0
+
+
+def test_relay_publishes_to_a_consumer_and_marks_the_row_sent(container_factory, service_config, database):
+    ledger = container_factory(LedgerService, service_config)
+    ledger.start()
+    container_factory(ShopService, service_config).start()
+    with (
+        entrypoint_waiter(ledger, "on_order_placed", timeout=10),
+        ServiceRpcProxy("shop", service_config) as shop,
+    ):
+        shop.place("瓷砖")
+    table = outbox(database)
+    for _ in range(50):
+        if count(database, table, table.c.sent_at.isnot(None)) == 1:
+            break
+        eventlet.sleep(0.1)
+    assert count(database, table, table.c.sent_at.isnot(None)) == 1
+    assert count(database, Effect) == 1
+
+
+def test_a_redelivered_event_is_acted_on_once(container_factory, service_config, database):
+    ledger = container_factory(LedgerService, service_config)
+    ledger.start()
+    relay = OutboxRelay(database, outbox(database), "shop", service_config["AMQP_URI"])
+    sessions = ledger_sessions(database)
+    unit = UnitOfWork(sessions, "shop")
+    event = unit.emit("order_placed", {"title": "钢材"})
+    unit.commit()
+    with entrypoint_waiter(ledger, "on_order_placed", timeout=10):
+        assert relay.publish_pending() == 1
+    # the relay died after publishing and before marking: the same row goes out again
+    with database.begin() as conn:
+        conn.execute(update(outbox(database)).values(sent_at=None, lease_until=None))
+    with entrypoint_waiter(ledger, "on_order_placed", timeout=10):
+        assert relay.publish_pending() == 1
+    assert count(database, Effect) == 1
+    assert count(database, Effect, Effect.event_id == event["event_id"]) == 1
+
+
+def test_broker_outage_loses_no_event_and_duplicates_none(container_factory, service_config, database):
+    ledger = container_factory(LedgerService, service_config)
+    ledger.start()
+    uri = service_config["AMQP_URI"]
+    host_port = uri.split("@", 1)[1].split("/", 1)[0]
+    host, port = host_port.split(":") if ":" in host_port else (host_port, "5672")
+    proxy = TcpProxy(host, int(port))
+    proxied_uri = uri.replace(host_port, f"127.0.0.1:{proxy.port}")
+    relay = OutboxRelay(database, outbox(database), "shop", proxied_uri, poll_interval=0.1)
+    sessions = ledger_sessions(database)
+    try:
+        proxy.cut()
+        for number in range(20):
+            unit = UnitOfWork(sessions, "shop")
+            unit.session.add(Order(title=f"order {number}"))
+            unit.emit("order_placed", {"number": number})
+            unit.commit()
+            unit.close()
+        with pytest.raises(OperationalError):
+            relay.publish_pending()
+        assert count(database, Order) == 20, "business rows commit while the broker is away"
+        table = outbox(database)
+        assert count(database, table, table.c.sent_at.is_(None)) == 20
+
+        proxy.restore()
+        runner = eventlet.spawn(relay.run)
+        for _ in range(100):
+            if count(database, Effect) == 20 and count(database, table, table.c.sent_at.is_(None)) == 0:
+                break
+            eventlet.sleep(0.1)
+        relay.stop()
+        runner.wait()
+        eventlet.sleep(0.5)  # anything extra in flight would land now
+        assert count(database, table, table.c.sent_at.is_(None)) == 0
+        with database.connect() as conn:
+            ids = [row.event_id for row in conn.execute(select(Effect.event_id))]
+            published = {json.loads(p)["event_id"] for p in conn.scalars(select(table.c.payload))}
+        assert sorted(ids) == sorted(published)
+        assert len(ids) == 20
+    finally:
+        proxy.close()
+
+
+def ledger_sessions(engine):
+    from sqlalchemy.orm import sessionmaker
+
+    return sessionmaker(bind=engine, expire_on_commit=False, info={"metadata": Base.metadata})

@@ -1,0 +1,1 @@
+"""Errors the customers service raises to its callers."""

@@ -1,0 +1,51 @@
+"""The gateway in a real container over a real broker: a dead or stuck service answers fast."""
+
+import time
+
+import pytest
+import requests
+from kombu import Connection, Exchange, Queue
+
+from gateway.service import GatewayService
+
+
+@pytest.fixture
+def gateway(container_factory, rabbit_config, web_config):
+    config = {**rabbit_config, **web_config, "RPC_TIMEOUT_SECONDS": 1.5}
+    container = container_factory(GatewayService, config)
+    container.start()
+    host, port = web_config["WEB_SERVER_ADDRESS"].split(":")
+    return f"http://127.0.0.1:{port}/api/v1"
+
+
+def test_a_service_that_is_not_running_is_503_at_once(gateway):
+    started = time.monotonic()
+    reply = requests.post(gateway + "/auth/token", json={"username": "a", "password": "b"}, timeout=10)
+    assert reply.status_code == 503
+    assert reply.json()["error"]["code"] == "service_unavailable"
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_service_that_does_not_answer_is_504_after_the_deadline(gateway, rabbit_config):
+    # accounts' queue exists (it ran before) but nothing consumes it: a hung service
+    with Connection(rabbit_config["AMQP_URI"]) as connection:
+        exchange = Exchange("nameko-rpc", type="topic", durable=True)
+        Queue("rpc-accounts", exchange=exchange, routing_key="accounts.*", durable=True)(connection).declare()
+    started = time.monotonic()
+    reply = requests.post(gateway + "/auth/token", json={"username": "a", "password": "b"}, timeout=10)
+    elapsed = time.monotonic() - started
+    assert reply.status_code == 504
+    assert reply.json()["error"]["code"] == "service_timeout"
+    assert 1.4 < elapsed < 5
+
+
+def test_health_names_the_services_that_are_down(gateway):
+    reply = requests.get(gateway + "/health", timeout=10)
+    assert reply.status_code == 503
+    assert reply.json()["services"]["customers"] == "down"
+
+
+def test_errors_have_one_body_even_for_unknown_routes(gateway):
+    reply = requests.delete(gateway + "/nothing-here", timeout=10)
+    assert reply.status_code == 404
+    assert set(reply.json()["error"]) == {"code", "message", "details"}

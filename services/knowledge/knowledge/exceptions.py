@@ -1,0 +1,1 @@
+"""Errors the knowledge service raises to its callers."""

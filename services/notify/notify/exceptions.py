@@ -1,0 +1,1 @@
+"""Errors the notify service raises to its callers."""

@@ -1,0 +1,1 @@
+"""Errors the pipeline service raises to its callers."""
