@@ -15,3 +15,8 @@ class HealthCheck:
     def health(self) -> dict:
         """{"status": "ok", "service", "database": "ok"}; raises if the database is down."""
         return {"status": "ok", "service": self.name, "database": self.db.ping()}  # type: ignore[attr-defined]
+
+    @rpc
+    def ping(self) -> str:
+        """"pong": an empty round trip, the baseline of every benchmark."""
+        return "pong"

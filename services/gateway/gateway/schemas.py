@@ -29,3 +29,7 @@ class ErrorDetailSchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class PongSchema(Schema):
+    pong = fields.Boolean()

@@ -15,12 +15,16 @@ from gateway.auth import TokenAuthority
 from gateway.errors import error_body
 from gateway.openapi import build_spec
 from gateway.routes_accounts import AccountsRoutes
-from gateway.schemas import HealthSchema
+from gateway.routes_customers import CustomersRoutes
+from gateway.routes_knowledge import KnowledgeRoutes
+from gateway.routes_notify import NotifyRoutes
+from gateway.routes_pipeline import PipelineRoutes
+from gateway.schemas import HealthSchema, PongSchema
 
 HEALTH_TIMEOUT = 2.0
 
 
-class GatewayService(AccountsRoutes):
+class GatewayService(AccountsRoutes, CustomersRoutes, PipelineRoutes, NotifyRoutes, KnowledgeRoutes):
     name = "gateway"
 
     caller = CallerIdentity()
@@ -53,6 +57,13 @@ class GatewayService(AccountsRoutes):
         return json_response(
             {"status": "ok" if healthy else "degraded", "services": services}, 200 if healthy else 503
         )
+
+    @route(
+        "GET", "/ping", summary="An empty round trip gateway → accounts → gateway", tag="ops",
+        response=PongSchema, auth=False,
+    )
+    def ping(self, request: Request) -> dict:
+        return {"pong": self.accounts.ping() == "pong"}
 
     @http("GET", API_PREFIX + "/openapi.json")
     def openapi(self, request: Request) -> Response:
