@@ -44,10 +44,28 @@ def ensure_database(url: str) -> None:
 
 
 def upgrade(service: str, url: str | None = None) -> None:
-    """Bring ``service``'s database to the newest revision."""
+    """Bring ``service``'s database to the newest revision.
+
+    On PostgreSQL an advisory lock makes replicas that start together migrate one at a time.
+    """
     config = alembic_config(service, url)
-    ensure_database(config.get_main_option("sqlalchemy.url", "").replace("%%", "%"))
-    command.upgrade(config, "head")
+    target = config.get_main_option("sqlalchemy.url", "").replace("%%", "%")
+    ensure_database(target)
+    if make_url(target).get_backend_name() != "postgresql":
+        command.upgrade(config, "head")
+        return
+    engine = create_engine(target)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": f"crm-migrate-{service}"})
+            try:
+                command.upgrade(config, "head")
+            finally:
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": f"crm-migrate-{service}"}
+                )
+    finally:
+        engine.dispose()
 
 
 def run_env(metadata: MetaData) -> None:

@@ -18,5 +18,5 @@ class HealthCheck:
 
     @rpc
     def ping(self) -> str:
-        """"pong": an empty round trip, the baseline of every benchmark."""
+        """ "pong": an empty round trip, the baseline of every benchmark."""
         return "pong"

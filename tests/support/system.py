@@ -49,17 +49,11 @@ class RunningSystem:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> RunningSystem:
-        subprocess.run(
-            [str(VENV_BIN / "python"), "-m", "crm_common.migrate"],
-            env=self.env,
-            cwd=REPO_ROOT,
-            check=True,
-            capture_output=True,
-        )
+        """Run scripts/run.sh — what `make run` runs after installing — and wait for health."""
         self._log = open(self.log_path, "w")  # noqa: SIM115 — closed in stop()
         self.process = subprocess.Popen(
-            [str(VENV_BIN / "honcho"), "start", "-f", "Procfile"],
-            env={**self.env, "PATH": f"{VENV_BIN}:{self.env.get('PATH', '')}"},
+            ["bash", "scripts/run.sh"],
+            env=self.env,
             cwd=REPO_ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -59,8 +59,12 @@ class GatewayService(AccountsRoutes, CustomersRoutes, PipelineRoutes, NotifyRout
         )
 
     @route(
-        "GET", "/ping", summary="An empty round trip gateway → accounts → gateway", tag="ops",
-        response=PongSchema, auth=False,
+        "GET",
+        "/ping",
+        summary="An empty round trip gateway → accounts → gateway",
+        tag="ops",
+        response=PongSchema,
+        auth=False,
     )
     def ping(self, request: Request) -> dict:
         return {"pong": self.accounts.ping() == "pong"}
