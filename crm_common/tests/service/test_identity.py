@@ -58,9 +58,9 @@ def test_the_caller_reaches_the_second_hop(services):
 
 
 def test_the_second_hop_enforces_its_own_rules(services):
-    with ServiceRpcProxy("upstream", services, context_data=as_caller(7, "sales", "华东")) as upstream:
-        with pytest.raises(Forbidden):
-            upstream.ask_downstream_for_managers()
+    sales = as_caller(7, "sales", "华东")
+    with ServiceRpcProxy("upstream", services, context_data=sales) as upstream, pytest.raises(Forbidden):
+        upstream.ask_downstream_for_managers()
     with ServiceRpcProxy("upstream", services, context_data=as_caller(8, "manager", "华东")) as upstream:
         assert upstream.ask_downstream_for_managers() == "ok"
 

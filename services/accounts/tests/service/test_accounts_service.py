@@ -61,7 +61,11 @@ def test_admin_builds_a_team_and_user_created_is_published(accounts, service_con
                 "phone": "138 0013 8000",
             }
         )
-        with entrypoint_waiter(listener, "on_user_created", timeout=10):
+
+        def is_lis_event(worker_ctx, result, exc_info):
+            return worker_ctx.args[0]["data"]["username"] == "li"
+
+        with entrypoint_waiter(listener, "on_user_created", timeout=10, callback=is_lis_event):
             sales = proxy.create_user(
                 {
                     "username": "li",
