@@ -30,6 +30,13 @@ class NewUserSchema(Schema):
     )
 
 
+class SettingsSchema(Schema):
+    """What users change about themselves: when reminders escalate to SMS, and their phone."""
+
+    escalate_after_minutes = fields.Integer(validate=validate.Range(min=1, max=1440))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+
+
 class UserSchema(Schema):
     id = fields.Integer()
     username = fields.String()

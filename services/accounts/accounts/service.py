@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from accounts import domain
 from accounts.exceptions import BadCredentials, UnknownManager, UsernameTaken
 from accounts.models import Base, User
-from accounts.schemas import CredentialsSchema, NewUserSchema, UserSchema
+from accounts.schemas import CredentialsSchema, NewUserSchema, SettingsSchema, UserSchema
 from crm_common.clock import Clock, utcnow
 from crm_common.db import Database
 from crm_common.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
@@ -117,18 +117,34 @@ class AccountsService(HealthCheck):
         usernames = {user.id: user.username for user in users}
         return [_dump(user, usernames.get(user.manager_id) if user.manager_id else None) for user in users]
 
+    @rpc(expected_exceptions=(Unauthenticated, InvalidInput))
+    def update_settings(self, payload: dict[str, Any]) -> dict:
+        """Change the caller's own escalation minutes and/or phone; the updated user.
+
+        Emits ``user_settings_changed``. InvalidInput for a bad phone or minutes out of 1–1440.
+        """
+        caller = self.caller.require()
+        settings = load(SettingsSchema(), payload)
+        user = self.db.session.get(User, caller.user_id)
+        if user is None:
+            raise Unauthenticated("the user of this token no longer exists")
+        if "escalate_after_minutes" in settings:
+            user.escalate_after_minutes = settings["escalate_after_minutes"]
+        if "phone" in settings:
+            user.phone = self._phone(settings["phone"]) if settings["phone"] else None
+        self.db.emit(
+            "user_settings_changed",
+            {"id": user.id, "phone": user.phone, "escalate_after_minutes": user.escalate_after_minutes},
+        )
+        return self._with_manager(user)
+
     @rpc(expected_exceptions=(Unauthenticated, Forbidden, InvalidInput, UsernameTaken))
     def create_user(self, payload: dict[str, Any]) -> dict:
         """Create a user; emits ``user_created``. Forbidden, InvalidInput, UsernameTaken."""
         caller = self.caller.require()
         new = load(NewUserSchema(), payload)
         domain.check_may_create(caller, new["role"], new["team"])
-        phone = None
-        if new["phone"]:
-            try:
-                phone = normalize_phone(new["phone"], self.config.get("PHONE_REGION") or "CN")
-            except InvalidPhone as exc:
-                raise InvalidInput(str(exc), {"phone": [str(exc)]}) from exc
+        phone = self._phone(new["phone"]) if new["phone"] else None
         manager = self._manager_named(new["manager"])
         domain.check_manager(
             domain.ManagerLink(manager.id, manager.role, manager.team) if manager else None,
@@ -156,6 +172,12 @@ class AccountsService(HealthCheck):
         created = _dump(user, manager.username if manager else None)
         self.db.emit("user_created", {key: created[key] for key in _EVENT_FIELDS})
         return created
+
+    def _phone(self, raw: str) -> str:
+        try:
+            return normalize_phone(raw, self.config.get("PHONE_REGION") or "CN")
+        except InvalidPhone as exc:
+            raise InvalidInput(str(exc), {"phone": [str(exc)]}) from exc
 
     def _manager_named(self, username: str | None) -> User | None:
         if not username:

@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from accounts.schemas import NewUserSchema, UserSchema
+from accounts.schemas import NewUserSchema, SettingsSchema, UserSchema
 from gateway.api import route
 from gateway.schemas import TokenRequestSchema, TokenSchema
 
@@ -32,6 +32,17 @@ class AccountsRoutes:
     @route("GET", "/me", summary="The logged-in user", tag="users", response=UserSchema, errors=(404,))
     def me(self, request: Request) -> dict:
         return self.accounts.get_user(self.caller.require().user_id)
+
+    @route(
+        "PUT",
+        "/me/settings",
+        summary="Change my escalation minutes (reminder → SMS) and phone",
+        tag="users",
+        body=SettingsSchema,
+        response=UserSchema,
+    )
+    def update_my_settings(self, request: Request, body: dict) -> dict:
+        return self.accounts.update_settings(body)
 
     @route(
         "POST",

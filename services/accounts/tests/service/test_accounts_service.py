@@ -136,3 +136,15 @@ def test_a_taken_username_is_a_conflict(accounts, service_config):
         proxy.create_user(user)
         with pytest.raises(UsernameTaken):
             proxy.create_user(user)
+
+
+def test_a_user_changes_their_own_escalation_minutes_and_phone(accounts, service_config):
+    with rpc(service_config, as_caller(1, "admin")) as proxy:
+        li = proxy.create_user({"username": "li", "password": "password2", "display_name": "李"})
+    with rpc(service_config, as_caller(li["id"], "sales")) as proxy:
+        updated = proxy.update_settings({"escalate_after_minutes": 3, "phone": "139 0013 9000"})
+        assert updated["escalate_after_minutes"] == 3 and updated["phone"] == "+8613900139000"
+        with pytest.raises(InvalidInput):
+            proxy.update_settings({"escalate_after_minutes": 0})
+    with rpc(service_config) as proxy:
+        assert proxy.get_users([li["id"]])[str(li["id"])]["escalate_after_minutes"] == 3
