@@ -13,6 +13,7 @@ _KEYS = {
     "username": "caller_username",
     "role": "caller_role",
     "team": "caller_team",
+    "display_name": "caller_display_name",
 }
 
 
@@ -22,6 +23,7 @@ class Caller:
     username: str
     role: str
     team: str | None = None
+    display_name: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -45,7 +47,11 @@ class Caller:
         return owner_id == self.user_id or self.manages(team)
 
     def to_context(self) -> dict[str, Any]:
-        return {header: getattr(self, field) for field, header in _KEYS.items()}
+        return {
+            header: getattr(self, field)
+            for field, header in _KEYS.items()
+            if getattr(self, field) is not None
+        }
 
     @classmethod
     def from_context(cls, context: dict[str, Any]) -> Caller | None:
@@ -56,4 +62,5 @@ class Caller:
             username=str(context.get("caller_username") or ""),
             role=str(context.get("caller_role") or ""),
             team=context.get("caller_team") or None,
+            display_name=context.get("caller_display_name") or None,
         )

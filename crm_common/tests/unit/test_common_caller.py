@@ -5,7 +5,7 @@ from crm_common.errors import Forbidden
 
 
 def test_identity_survives_the_trip_through_context_data():
-    caller = Caller(user_id=7, username="li", role="sales", team="east")
+    caller = Caller(user_id=7, username="li", role="sales", team="east", display_name="李娜")
     assert Caller.from_context(caller.to_context()) == caller
 
 

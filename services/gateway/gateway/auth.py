@@ -37,6 +37,7 @@ class Tokens:
             "username": user["username"],
             "role": user["role"],
             "team": user.get("team"),
+            "name": user.get("display_name"),
             "iat": now,
             "exp": now + self.ttl,
         }
@@ -63,6 +64,7 @@ class Tokens:
             username=claims.get("username", ""),
             role=claims.get("role", ""),
             team=claims.get("team"),
+            display_name=claims.get("name"),
         )
 
 
