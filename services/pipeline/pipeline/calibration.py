@@ -13,7 +13,7 @@ near 0 or 1, unlike the plain p ± z·√(p(1 − p)/n).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
@@ -38,6 +38,14 @@ class DealHistory:
 
     reached: tuple[str, ...]
     outcome: Outcome
+
+
+@dataclass(frozen=True)
+class StageCount:
+    """Closed deals whose history shows them at one stage, and how many of them were won."""
+
+    reached: int
+    won: int
 
 
 @dataclass(frozen=True)
@@ -122,16 +130,36 @@ def calibrate(
     Raises ``ValueError`` for an outcome that is not won, lost or open, or ``level`` outside (0, 1).
     """
     keys = {stage.key for stage in stages}
-    reached = dict.fromkeys(keys, 0)
-    won = dict.fromkeys(keys, 0)
+    counts = {key: StageCount(0, 0) for key in keys}
     for deal in deals:
         outcome = Outcome(deal.outcome)
         if outcome is Outcome.OPEN:
             continue
         for key in set(deal.reached) & keys:
-            reached[key] += 1
-            if outcome is Outcome.WON:
-                won[key] += 1
+            known = counts[key]
+            counts[key] = StageCount(known.reached + 1, known.won + (outcome is Outcome.WON))
+    return calibrate_counts(counts, stages, level)
+
+
+def calibrate_counts(
+    counts: Mapping[str, StageCount],
+    stages: Sequence[Stage],
+    level: float = DEFAULT_LEVEL,
+) -> list[StageCalibration]:
+    """``calibrate`` from counts already made per stage key (by SQL, say): how many closed deals
+    reached the stage and how many of those were won. Keys the set does not have are ignored, a stage
+    without counts has none. Raises ``ValueError`` for ``won`` outside 0..reached or ``level`` outside
+    (0, 1)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    reached = {stage.key: 0 for stage in stages}
+    won = dict(reached)
+    for key, count in counts.items():
+        if key not in reached:
+            continue
+        if not 0 <= count.won <= count.reached:
+            raise ValueError(f"stage {key!r}: need 0 <= won <= reached, got {count.won}/{count.reached}")
+        reached[key], won[key] = count.reached, count.won
 
     suggested = _non_decreasing([(won[s.key], reached[s.key]) for s in stages])
     rows = []
@@ -208,23 +236,30 @@ def backtest(periods: Iterable[BacktestPeriod], level: float = 0.90) -> list[Bac
             )
             for probability, amounts in by_probability.items()
         ]
-        forecast = compute_forecast(aggregates, level=level)
-        actual = Decimal(period.won_amount).quantize(_CENT, rounding=ROUND_HALF_UP)
-        error = forecast.weighted_total - actual
-        error_pct = (error / actual * 100).quantize(_CENT, rounding=ROUND_HALF_UP) if actual else None
-        rows.append(
-            BacktestRow(
-                period=period.period,
-                forecast=forecast.weighted_total,
-                actual=actual,
-                error=error,
-                error_pct=error_pct,
-                low=forecast.interval.low,
-                high=forecast.interval.high,
-                within_interval=forecast.interval.low <= actual <= forecast.interval.high,
-            )
-        )
+        rows.append(backtest_period(period.period, aggregates, period.won_amount, level))
     return rows
+
+
+def backtest_period(
+    period: str, aggregates: Iterable[StageAggregate], won_amount: Decimal, level: float = 0.90
+) -> BacktestRow:
+    """One backtest row from per-stage aggregates of the deals open at the period's start (as the
+    service computes them in SQL) and the amount won during it. Only aggregates with ``in_forecast``
+    count. Raises ``ValueError`` as ``compute_forecast`` does."""
+    forecast = compute_forecast(aggregates, level=level)
+    actual = Decimal(won_amount).quantize(_CENT, rounding=ROUND_HALF_UP)
+    error = forecast.weighted_total - actual
+    error_pct = (error / actual * 100).quantize(_CENT, rounding=ROUND_HALF_UP) if actual else None
+    return BacktestRow(
+        period=period,
+        forecast=forecast.weighted_total,
+        actual=actual,
+        error=error,
+        error_pct=error_pct,
+        low=forecast.interval.low,
+        high=forecast.interval.high,
+        within_interval=forecast.interval.low <= actual <= forecast.interval.high,
+    )
 
 
 def mean_absolute_error_pct(rows: Iterable[BacktestRow]) -> Decimal | None:
