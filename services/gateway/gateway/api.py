@@ -14,10 +14,12 @@ from marshmallow import Schema
 from nameko.web.handlers import http
 from werkzeug.wrappers import Request, Response
 
-from crm_common.errors import InvalidInput, MalformedJson
+from crm_common.errors import InvalidInput, MalformedJson, NotFound
 from gateway.errors import describe
 
 API_PREFIX = "/api/v1"
+# Ids are 32-bit integer columns: a larger id names nothing (and must not reach the database).
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -110,6 +112,9 @@ def route(
         @functools.wraps(handler)
         def entrypoint(self: Any, request: Request, **path_params: Any) -> Response:
             try:
+                for name, kind in spec.path_params:
+                    if kind == "integer" and not 0 < path_params[name] <= MAX_ID:
+                        raise NotFound(f"no such {name.removesuffix('_id')}: {path_params[name]}")
                 if auth:
                     self.caller.bind(self.tokens.verify(request.headers.get("Authorization")))
                 if body is not None:

@@ -49,3 +49,9 @@ def test_errors_have_one_body_even_for_unknown_routes(gateway):
     reply = requests.delete(gateway + "/nothing-here", timeout=10)
     assert reply.status_code == 404
     assert set(reply.json()["error"]) == {"code", "message", "details"}
+
+
+def test_an_id_too_large_for_any_table_is_404_not_500(gateway):
+    token_free = requests.get(gateway + "/opportunities/340282366920938463463374607431768211456", timeout=10)
+    assert token_free.status_code == 404
+    assert token_free.json()["error"]["code"] == "not_found"
