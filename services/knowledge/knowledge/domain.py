@@ -68,6 +68,10 @@ class NotInTeam(KnowledgeRuleError):
     code = "not_in_team"
 
 
+class OwnEntry(KnowledgeRuleError):
+    code = "own_entry"
+
+
 class AlarmNotOpen(KnowledgeRuleError):
     code = "alarm_not_open"
 
@@ -243,6 +247,12 @@ def ensure_may_curate(caller: Caller) -> None:
     """Pinning and archiving are for managers; raises :class:`NotManager` otherwise."""
     if not _is_manager(caller):
         raise NotManager("only a manager may pin or archive entries")
+
+
+def ensure_may_vote(entry: Entry, voter: Caller) -> None:
+    """A "useful" vote is a reader's verdict: raises :class:`OwnEntry` for the author's own entry."""
+    if voter.user_id == entry.author_id:
+        raise OwnEntry("authors may not vote for their own entry", {"entry_id": entry.entry_id})
 
 
 def _required(name: str, value: str) -> str:
@@ -454,6 +464,46 @@ class Alarm:
             self.customer_id is not None and self.customer_id == customer_id,
             self.manager_answered,
         )
+
+
+def alarm_visible_to(alarm: Alarm, caller: Caller) -> bool:
+    """The raiser, every member of the alarm's team (they may answer) and admins see an alarm."""
+    if caller.user_id == alarm.raiser_id or caller.role == Role.ADMIN:
+        return True
+    return caller.team is not None and caller.team == alarm.team
+
+
+@dataclass(frozen=True)
+class AlarmScope:
+    """Which alarms a listing covers: those raised by ``raised_by`` and/or of ``team``;
+    both None is every alarm (admins)."""
+
+    raised_by: UserId | None = None
+    team: str | None = None
+
+
+def alarm_scope(caller: Caller, wanted: Literal["mine", "team"] | None = None) -> AlarmScope:
+    """The alarms a caller lists: by default a salesperson their own, a manager the team's,
+    an admin all; ``wanted`` picks "mine" or "team" (any member may look at the team's,
+    to help). A caller without a team only ever gets their own."""
+    if wanted is None:
+        wanted = "mine" if caller.role == Role.SALES else "team"
+    if wanted == "team":
+        if caller.team is not None:
+            return AlarmScope(team=caller.team)
+        if caller.role == Role.ADMIN:
+            return AlarmScope()
+    return AlarmScope(raised_by=caller.user_id)
+
+
+def stale_scope(caller: Caller) -> AlarmScope:
+    """Whose stale alarms a caller may list: a manager the team's, an admin all; raises
+    :class:`NotManager` for anyone else."""
+    if caller.role == Role.ADMIN:
+        return AlarmScope(team=caller.team) if caller.team else AlarmScope()
+    if caller.role == Role.MANAGER and caller.team is not None:
+        return AlarmScope(team=caller.team)
+    raise NotManager("only a manager lists the team's stale alarms")
 
 
 def raise_alarm(
