@@ -7,9 +7,14 @@ The constructor signature ``(message, details=None)`` is what nameko uses to reb
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
+
+# nameko turns every value inside an error's args into text on the way (1 → "1", None → "None"),
+# so details travel as JSON text with this prefix and are read back on arrival.
+_JSON = "json:"
 
 
 class CrmError(Exception):
@@ -18,7 +23,9 @@ class CrmError(Exception):
     code = "error"
 
     def __init__(self, message: str, details: Any = None) -> None:
-        super().__init__(message, details)
+        if isinstance(details, str) and details.startswith(_JSON):
+            details = json.loads(details[len(_JSON) :])
+        super().__init__(message, _JSON + json.dumps(details, ensure_ascii=False, default=str))
         self.message = message
         self.details = details
 

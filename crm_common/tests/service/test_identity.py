@@ -5,7 +5,7 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from conftest import as_caller
-from crm_common.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from crm_common.errors import Conflict, Forbidden, ServiceUnavailable, Unauthenticated
 from crm_common.identity import CallerIdentity
 from crm_common.rpc import TimedRpcProxy
 
@@ -73,3 +73,19 @@ def test_a_call_without_identity_is_unauthenticated(services):
 def test_a_missing_service_is_unavailable_not_a_hang(services):
     with ServiceRpcProxy("upstream", services) as upstream, pytest.raises(ServiceUnavailable):
         upstream.ask_a_service_that_is_not_running()
+
+
+class Refuser:
+    name = "refuser"
+
+    @rpc(expected_exceptions=(Conflict,))
+    def refuse(self):
+        raise Conflict("no", {"customer_id": 42, "owner": None, "matched_on": ["name"], "score": 97.5})
+
+
+def test_error_details_keep_their_types_across_rpc(container_factory, rabbit_config):
+    container_factory(Refuser, rabbit_config).start()
+    with ServiceRpcProxy("refuser", rabbit_config) as refuser, pytest.raises(Conflict) as error:
+        refuser.refuse()
+    assert error.value.details == {"customer_id": 42, "owner": None, "matched_on": ["name"], "score": 97.5}
+    assert error.value.message == "no"
