@@ -15,7 +15,9 @@ spreadsheet shows (the header of a plain file is row 1). Per-row problems go to 
 and the row is still returned, so the report can list it: missing name, invalid phone,
 birthday, decision level or next visit, contact details without a contact name, cells beyond
 the header, and a duplicate of an earlier row in the same file (same name key or a shared
-phone, the contact's phone included). A row is compared with every earlier row, valid or not.
+phone, the contact's phone included; ``duplicate_of_line`` names it, and
+``valid_but_repeated`` says that is the row's only problem). A row is compared with every
+earlier row, valid or not.
 
 ``fields`` always has the same keys, in the shape of a new customer: ``name``, ``phones``
 (E.164), ``address``, ``industry``, ``birthday`` ("MM-DD" or "YYYY-MM-DD"), ``next_visit_at``
@@ -93,6 +95,8 @@ class ImportRow:
     line_number: int
     fields: dict[str, Any]
     errors: list[str] = field(default_factory=list)
+    duplicate_of_line: int | None = None  # an earlier row of the same file is the same customer
+    valid_but_repeated: bool = False  # the row's only problem is that an earlier row has it
 
     @property
     def is_valid(self) -> bool:
@@ -323,9 +327,11 @@ def _mark_duplicates(
     first_row_of_name: dict[str, int],
     first_row_of_phone: dict[str, int],
 ) -> None:
+    valid_before = not row.errors
     if name_key is not None:
         if name_key in first_row_of_name:
             row.errors.append(f"与第 {first_row_of_name[name_key]} 行是同一客户（名称相同）")
+            row.duplicate_of_line = first_row_of_name[name_key]
         else:
             first_row_of_name[name_key] = row.line_number
     row_phones = list(row.fields["phones"])
@@ -333,6 +339,9 @@ def _mark_duplicates(
     for phone in row_phones:
         if phone in first_row_of_phone and first_row_of_phone[phone] != row.line_number:
             row.errors.append(f"与第 {first_row_of_phone[phone]} 行是同一客户（电话 {phone}）")
+            if row.duplicate_of_line is None:
+                row.duplicate_of_line = first_row_of_phone[phone]
             break
     for phone in row_phones:
         first_row_of_phone.setdefault(phone, row.line_number)
+    row.valid_but_repeated = valid_before and row.duplicate_of_line is not None

@@ -308,6 +308,7 @@ _LEGAL_FORM_ANYWHERE = re.compile(
 # --- company names --------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)  # an entry asks for the same key several times; the rules are pure
 def normalize_company_name(name: str) -> str:
     """Return the exact duplicate key of a company name (rules in the module docstring).
 
