@@ -1,24 +1,11 @@
 """Nobody gives up a customer silently (problems 2 and 4): across customers, knowledge, pipeline
 and notify, over real RabbitMQ, as `make run` starts them."""
 
-import time
-
 import pytest
 
+from tests.support.system import api, eventually
+
 pytestmark = pytest.mark.flow
-
-
-def api(system, session, method, path, **kwargs):
-    return session.request(method, system.base_url + path, timeout=20, **kwargs)
-
-
-def eventually(probe, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while True:
-        value = probe()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

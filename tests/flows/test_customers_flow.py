@@ -6,6 +6,8 @@ import time
 import pytest
 import requests
 
+from tests.support.system import api
+
 pytestmark = pytest.mark.flow
 
 SHEET = (
@@ -16,10 +18,6 @@ SHEET = (
     "华为技术有限公司,,,,,,\r\n"
     "坏电话商行,12345,,,,,\r\n"
 )
-
-
-def api(system, session, method, path, **kwargs):
-    return session.request(method, system.base_url + path, timeout=30, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,9 @@ starts it."""
 
 import pytest
 
+from tests.support.system import api
+
 pytestmark = pytest.mark.flow
-
-
-def api(system, session, method, path, **kwargs):
-    return session.request(method, system.base_url + path, timeout=20, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,9 @@ from decimal import Decimal
 import pytest
 import requests
 
+from tests.support.system import api
+
 pytestmark = pytest.mark.flow
-
-
-def api(system, session, method, path, **kwargs):
-    return session.request(method, system.base_url + path, timeout=15, **kwargs)
 
 
 @pytest.fixture(scope="module")

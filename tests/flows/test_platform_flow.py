@@ -5,13 +5,9 @@ import subprocess
 import pytest
 import requests
 
-from tests.support.system import VENV_BIN
+from tests.support.system import VENV_BIN, api
 
 pytestmark = pytest.mark.flow
-
-
-def api(system, session, method, path, **kwargs):
-    return session.request(method, system.base_url + path, timeout=15, **kwargs)
 
 
 def test_admin_builds_a_team_that_can_log_in(system):

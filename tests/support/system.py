@@ -94,3 +94,21 @@ class RunningSystem:
         session = requests.Session()
         session.headers["Authorization"] = "Bearer " + self.token(username, password)
         return session
+
+
+def api(
+    system: RunningSystem, session: requests.Session, method: str, path: str, **kwargs
+) -> requests.Response:
+    """``METHOD /api/v1<path>`` on a running system with a logged-in session."""
+    kwargs.setdefault("timeout", 30)
+    return session.request(method, system.base_url + path, **kwargs)
+
+
+def eventually(probe, seconds: float = 20.0, interval: float = 0.2):
+    """``probe()``'s first truthy value within ``seconds`` (events take a moment), else its last."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = probe()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
