@@ -137,7 +137,9 @@ class CustomersService(HealthCheck):
         caller = self.caller.require()
         fields = self._prepare(load(NewCustomerSchema(), payload))
         owner = domain.Owner(
-            caller.user_id, self.people.display_name(caller.user_id, caller.username), caller.team
+            caller.user_id,
+            caller.display_name or self.people.display_name(caller.user_id, caller.username),
+            caller.team,
         )
         for _attempt in range(ENTRY_ATTEMPTS):
             try:
@@ -528,7 +530,7 @@ class CustomersService(HealthCheck):
         ``customer_claimed``. Returns the claim. ClaimExists; CustomerInPool; Forbidden."""
         caller = self.caller.require()
         request = load(ClaimSchema(), payload)
-        claimant_name = self.people.display_name(caller.user_id, caller.username)
+        claimant_name = caller.display_name or self.people.display_name(caller.user_id, caller.username)
         customer = self._records.require(customer_id)
         domain.check_may_claim(caller, customer.owner_id, customer.status)
         now = self.clock.now()
@@ -792,7 +794,7 @@ class CustomersService(HealthCheck):
         emits ``customer_transferred`` (reason "pool_take", from_owner_id null). NotInPool if
         someone took it first; Forbidden for another team."""
         caller = self.caller.require()
-        name = self.people.display_name(caller.user_id, caller.username)
+        name = caller.display_name or self.people.display_name(caller.user_id, caller.username)
         customer = self._records.require(customer_id)
         domain.check_may_take(caller, customer.team, customer.status)
         try:
@@ -1106,7 +1108,9 @@ class CustomersService(HealthCheck):
             if caller.role not in ("sales", "manager"):
                 raise InvalidInput("name the salesperson the customers are for", {"owner_id": ["required"]})
             return domain.Owner(
-                caller.user_id, self.people.display_name(caller.user_id, caller.username), caller.team
+                caller.user_id,
+                caller.display_name or self.people.display_name(caller.user_id, caller.username),
+                caller.team,
             )
         user = self.people.user(owner_id)
         domain.check_may_assign(caller, user, "import customers")
