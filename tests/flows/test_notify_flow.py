@@ -1,26 +1,14 @@
 """Reminders through HTTP against every service started as `make run` starts it: set one, see it
 due in the app, leave it unacknowledged and find the SMS in the admin's log (console provider)."""
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
 
+from tests.support.system import api, eventually
+
 pytestmark = pytest.mark.flow
-
-
-def api(system, session, method, path, **kwargs):
-    return session.request(method, system.base_url + path, timeout=15, **kwargs)
-
-
-def eventually(check, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")
