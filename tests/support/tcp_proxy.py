@@ -15,6 +15,7 @@ class TcpProxy:
         self.port = self.listener.getsockname()[1]
         self.up = True
         self._connections: list[socket.socket] = []
+        self._pipes: list = []
         self._acceptor = eventlet.spawn(self._accept)
 
     def _accept(self) -> None:
@@ -29,8 +30,10 @@ class TcpProxy:
                 client.close()
                 continue
             self._connections += [client, upstream]
-            eventlet.spawn(self._pipe, client, upstream)
-            eventlet.spawn(self._pipe, upstream, client)
+            self._pipes += [
+                eventlet.spawn(self._pipe, client, upstream),
+                eventlet.spawn(self._pipe, upstream, client),
+            ]
 
     @staticmethod
     def _pipe(source: socket.socket, sink: socket.socket) -> None:
@@ -64,5 +67,8 @@ class TcpProxy:
     def close(self) -> None:
         self.cut()
         self._acceptor.kill()
+        # a pipe left waiting on a closed fd would collide with whatever socket reuses the number
+        for pipe in self._pipes:
+            pipe.kill()
         with suppress(Exception):
             self.listener.close()
