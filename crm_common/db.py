@@ -13,6 +13,7 @@ import functools
 import json
 import logging
 import weakref
+from collections.abc import Iterable
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -84,18 +85,29 @@ class UnitOfWork:
 
     def emit(self, event_type: str, data: dict[str, Any]) -> dict:
         """Record an event in this transaction; it is published only if the transaction commits."""
-        payload = envelope(event_type, data, self.service_name, utcnow())
-        self.session.execute(
-            insert(_table(self.session, OUTBOX_TABLE)).values(
-                id=payload["event_id"],
-                event_type=event_type,
-                payload=json.dumps(payload, ensure_ascii=False, default=str),
-                created_at=utcnow(),
-                attempts=0,
+        return self.emit_many(event_type, [data])[0]
+
+    def emit_many(self, event_type: str, facts: Iterable[dict[str, Any]]) -> list[dict]:
+        """Record one ``event_type`` event per fact with a single multi-row insert (same rules as
+        ``emit``); returns the envelopes."""
+        now = utcnow()
+        payloads = [envelope(event_type, data, self.service_name, now) for data in facts]
+        if payloads:
+            self.session.execute(
+                insert(_table(self.session, OUTBOX_TABLE)),
+                [
+                    {
+                        "id": payload["event_id"],
+                        "event_type": event_type,
+                        "payload": json.dumps(payload, ensure_ascii=False, default=str),
+                        "created_at": now,
+                        "attempts": 0,
+                    }
+                    for payload in payloads
+                ],
             )
-        )
-        self.emitted.append(payload)
-        return payload
+            self.emitted.extend(payloads)
+        return payloads
 
     def first_delivery(self, event_id: str, handler: str) -> bool:
         """True the first time ``handler`` sees ``event_id``; False for a redelivery.

@@ -26,7 +26,6 @@ from crm_common.timestamps import UtcDateTime
 from notify import domain
 from notify.inbox import notify_user
 from notify.models import Reminder, SmsMessage
-from notify.publishing import emit_all
 from notify.sms import SmsRejected, SmsResult, SmsTemporaryFailure
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ def sms_event(row: Any) -> dict[str, Any]:
 
 def record_failure(unit: UnitOfWork, row: Any, reminder_title: str | None, now: datetime) -> None:
     """An SMS that will not go out: ``sms_failed``, and the recipient hears of it in the app."""
-    emit_all(unit, "sms_failed", [sms_event(row)])
+    unit.emit_many("sms_failed", [sms_event(row)])
     if row.recipient_id is None:
         return
     title, body = domain.sms_failed_notice(reminder_title, row.last_error)
@@ -256,7 +255,7 @@ def record_outcomes(transactions: TransactionFactory, outcomes: Sequence[Outcome
                         outcome.error,
                         row.next_attempt_at,
                     )
-        emit_all(unit, "sms_sent", [sms_event(row) for row in recorded])
+        unit.emit_many("sms_sent", [sms_event(row) for row in recorded])
     lost = {outcome.attempt.sms_id for outcome in sent} - {row.id for row in recorded}
     if lost:
         log.warning("SMS %s: lost the claim before recording the send", sorted(lost))

@@ -27,7 +27,6 @@ from notify.dependencies import NotifySettings, TransactionFactory
 from notify.exceptions import NotReminderOwner, ReminderClosed, ReminderNotFound
 from notify.inbox import mark_reminder_read
 from notify.models import Notification, Reminder, SmsMessage
-from notify.publishing import emit_all
 from notify.schemas import MAX_ID
 
 PENDING, DUE = domain.ReminderStatus.PENDING.value, domain.ReminderStatus.DUE.value
@@ -225,8 +224,7 @@ def _fire_batch(unit: UnitOfWork, dialect: str, now: datetime, settings: NotifyS
             .execution_options(synchronize_session=False)
         )
     session.execute(insert(Notification), [_due_notification(row, row.id in late, now) for row in fired])
-    emit_all(
-        unit,
+    unit.emit_many(
         "reminder_due",
         (
             {
@@ -342,8 +340,7 @@ def _escalate_batch(
             [_sms_intent(row, phones[row.id], provider_name, now) for row in claimed],
         ).all()
         sms_ids = {reminder_id: sms_id for sms_id, reminder_id in intents}
-        emit_all(
-            unit,
+        unit.emit_many(
             "reminder_escalated",
             ({"reminder_id": row.id, "owner_id": row.owner_id, "sms_id": sms_ids[row.id]} for row in claimed),
         )
