@@ -11,9 +11,9 @@ import uuid  # noqa: E402
 import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from crm_common.caller import Caller  # noqa: E402
 from crm_common.config import with_database  # noqa: E402
 from crm_common.migrations import ensure_database, upgrade  # noqa: E402
+from tests.support.callers import as_caller  # noqa: E402, F401 — for tests that import it from here
 
 PG_SERVER = os.environ.get("CRM_TEST_DB_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_SERVER else [])
@@ -52,8 +52,3 @@ def migrated(db_url):
 def service_config(rabbit_config, db_url):
     """Config for a service container under test: its vhost and its database."""
     return {"AMQP_URI": rabbit_config["AMQP_URI"], "DB_URL": db_url, "OUTBOX_POLL_SECONDS": 0.2}
-
-
-def as_caller(user_id, role, team=None, username=None):
-    """Context data that makes an RPC look as if the gateway made it for this user."""
-    return Caller(user_id=user_id, username=username or f"user{user_id}", role=role, team=team).to_context()

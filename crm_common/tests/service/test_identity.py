@@ -4,10 +4,10 @@ import pytest
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from conftest import as_caller
 from crm_common.errors import Conflict, Forbidden, ServiceUnavailable, Unauthenticated
 from crm_common.identity import CallerIdentity
 from crm_common.rpc import TimedRpcProxy
+from tests.support.callers import as_caller
 
 
 class Downstream:

@@ -7,8 +7,8 @@ from nameko.testing.services import entrypoint_waiter
 
 from accounts.exceptions import BadCredentials, UsernameTaken
 from accounts.service import AccountsService
-from conftest import as_caller
 from crm_common.errors import Forbidden, InvalidInput, Unauthenticated
+from tests.support.callers import as_caller
 
 
 class UserListener:

@@ -10,8 +10,8 @@ from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from conftest import as_caller
 from customers.service import CustomersService
+from tests.support.callers import as_caller
 
 USERS = {
     1: {"id": 1, "username": "admin", "display_name": "管理员", "role": "admin", "team": None},

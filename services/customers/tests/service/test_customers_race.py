@@ -9,11 +9,11 @@ from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from conftest import as_caller
 from customers.exceptions import DuplicateCustomer
 from customers.models import Customer
 from customers.repository import Records
 from customers.service import CustomersService
+from tests.support.callers import as_caller
 
 SAME_COMPANY = [
     "华为技术有限公司",

@@ -12,11 +12,11 @@ from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from conftest import as_caller
 from crm_common.clock import Clock, FrozenClock
 from crm_common.errors import Forbidden, NotFound
 from crm_common.identity import CallerIdentity
 from knowledge.service import KnowledgeService
+from tests.support.callers import as_caller
 
 USERS = {
     1: {"id": 1, "username": "admin", "display_name": "管理员", "role": "admin", "team": None},
