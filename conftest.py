@@ -9,14 +9,47 @@ import os  # noqa: E402
 import uuid  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from crm_common.config import with_database  # noqa: E402
 from crm_common.migrations import ensure_database, upgrade  # noqa: E402
 from tests.support.callers import as_caller  # noqa: E402, F401 — for tests that import it from here
 
+# The console's browser tests run without eventlet, in a run of their own (scripts/test_console.sh).
+collect_ignore = ["tests/e2e"]
+
+# Speed is measured by the benchmarks in bench/, not by timed tests: hypothesis's 200 ms deadline
+# per example only made property tests fail when the machine was busy.
+settings.register_profile("crm", deadline=None)
+settings.load_profile("crm")
+
 PG_SERVER = os.environ.get("CRM_TEST_DB_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_SERVER else [])
+
+
+CONTAINERS = pytest.StashKey[list]()
+
+
+@pytest.fixture
+def container_factory(container_factory, request):
+    """nameko's factory, remembering what it made: the test's database is dropped only after its
+    containers have stopped (nameko's own teardown comes too late when the test asks for the
+    factory before the database, and a timer's query then deadlocked with DROP SCHEMA)."""
+    made = request.node.stash.setdefault(CONTAINERS, [])
+
+    def make(service_cls, config):
+        container = container_factory(service_cls, config)
+        made.append(container)
+        return container
+
+    return make
+
+
+def stop_containers(request):
+    """Stop, gracefully, every container the test made: running workers finish and commit."""
+    for container in reversed(request.node.stash.get(CONTAINERS, [])):
+        container.stop()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -32,6 +65,7 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     yield f"{server}?options=-csearch_path%3D{schema}"
+    stop_containers(request)
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()

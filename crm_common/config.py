@@ -14,9 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from nameko.cli.main import setup_yaml_parser
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SERVICES_DIR = REPO_ROOT / "services"
-SERVICE_NAMES = ("accounts", "customers", "pipeline", "notify", "knowledge")
+from crm_common.registry import REPO_ROOT, SERVICES_DIR
 
 _parser_ready = False
 
@@ -32,6 +30,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
 
 
 def service_config_path(service: str) -> Path:
+    """``services/<service>/config.yml`` (the registry's ``Service.config_path``)."""
     return SERVICES_DIR / service / "config.yml"
 
 
@@ -62,3 +61,30 @@ def with_database(url: str, database: str) -> str:
     """The same server URL pointing at another database."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
+
+
+# A database that does not answer must cost a request seconds, not minutes: connecting, one
+# statement, and noticing a dead connection are each bounded (see crm_common.db.make_engine).
+DEFAULT_DB_CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_DB_STATEMENT_TIMEOUT_SECONDS = 30.0
+
+
+def database_timeouts(config: dict[str, Any] | None = None) -> tuple[float, float]:
+    """(connect timeout, statement timeout) in seconds for a service's database.
+
+    From the service config (``DB_CONNECT_TIMEOUT_SECONDS``, ``DB_STATEMENT_TIMEOUT_SECONDS``),
+    else the environment (``CRM_DB_CONNECT_TIMEOUT_SECONDS``, ``CRM_DB_STATEMENT_TIMEOUT_SECONDS``),
+    else 5 and 30 seconds.
+    """
+    config = config or {}
+
+    def seconds(key: str, default: float) -> float:
+        value = config.get(key) or os.environ.get("CRM_" + key)
+        if value is None or value == "":
+            return default
+        return float(value)
+
+    return (
+        seconds("DB_CONNECT_TIMEOUT_SECONDS", DEFAULT_DB_CONNECT_TIMEOUT_SECONDS),
+        seconds("DB_STATEMENT_TIMEOUT_SECONDS", DEFAULT_DB_STATEMENT_TIMEOUT_SECONDS),
+    )

@@ -13,17 +13,29 @@ import functools
 import json
 import logging
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import timedelta
 from typing import Any
 
+from eventlet.event import Event
 from nameko.extensions import DependencyProvider
-from sqlalchemy import Engine, MetaData, create_engine, event, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, MetaData, create_engine, event, insert, make_url, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from crm_common.acks import tolerate_lost_acks
 from crm_common.clock import utcnow
-from crm_common.config import database_url
+from crm_common.config import (
+    DEFAULT_DB_CONNECT_TIMEOUT_SECONDS,
+    DEFAULT_DB_STATEMENT_TIMEOUT_SECONDS,
+    database_timeouts,
+    database_url,
+)
+from crm_common.errors import ServiceUnavailable
+from crm_common.idempotency import REQUEST_ID_KEY, REQUEST_LOG_TABLE, event_request_id, purge_request_log
 from crm_common.outbox import OUTBOX_TABLE, PROCESSED_TABLE, OutboxRelay, envelope
 
 log = logging.getLogger(__name__)
@@ -35,15 +47,79 @@ def _green_psycopg() -> None:
     from eventlet import patcher
 
     if patcher.is_monkey_patched("socket"):
-        from psycogreen.eventlet import patch_psycopg
+        from psycopg2 import extensions
 
-        patch_psycopg()
+        extensions.set_wait_callback(_green_wait)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``: PostgreSQL (psycopg2, green) or SQLite (the embedded default)."""
+def _green_wait(conn: Any, timeout: float = -1) -> None:
+    """psycogreen's eventlet wait callback, plus one thing: a socket libpq opens while
+    connecting is announced to eventlet as newly opened (what eventlet's own sockets do).
+
+    libpq opens its sockets behind eventlet's back. When a socket number is freed while some
+    green thread still waits on it (a connection closed under a reader, as when the broker
+    drops a link), the kernel hands the same number to the next connection, and eventlet
+    refused to wait on it — "Second simultaneous read on fileno N" — failing the request
+    that connected, and leaving the stale waiter stuck for good. Announced, the stale waiter
+    is woken with an error instead.
+    """
+    from eventlet.hubs import notify_opened
+    from psycogreen.eventlet import eventlet_wait_callback
+    from psycopg2 import extensions
+
+    while conn.status == extensions.STATUS_SETUP:  # connecting: each poll may open a socket
+        notify_opened(conn.fileno())
+        state = conn.poll()
+        if state == extensions.POLL_OK:
+            return
+        _wait_for(conn, state)
+    eventlet_wait_callback(conn, timeout)
+
+
+def _wait_for(conn: Any, state: int) -> None:
+    """Wait on ``conn``'s socket for what its last poll asked (as psycogreen does)."""
+    from eventlet.hubs import trampoline
+    from psycopg2 import OperationalError, extensions
+
+    if state == extensions.POLL_READ:
+        trampoline(conn.fileno(), read=True)
+    elif state == extensions.POLL_WRITE:
+        trampoline(conn.fileno(), write=True)
+    else:
+        raise OperationalError(f"bad result from poll: {state!r}")
+
+
+def _bounded_connect(engine: Engine, seconds: float) -> None:
+    """Give up connecting after ``seconds``.
+
+    libpq's ``connect_timeout`` only works for blocking connects; green psycopg2 connects
+    asynchronously and would wait on a silent network for as long as the kernel lets it.
+    """
+    import eventlet
+    import psycopg2
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        with eventlet.Timeout(seconds, False):
+            return psycopg2.connect(*cargs, **cparams)
+        raise psycopg2.OperationalError(f"could not connect to the database within {seconds:g} s")
+
+
+def make_engine(
+    url: str,
+    connect_timeout: float = DEFAULT_DB_CONNECT_TIMEOUT_SECONDS,
+    statement_timeout: float = DEFAULT_DB_STATEMENT_TIMEOUT_SECONDS,
+) -> Engine:
+    """An engine for ``url``: PostgreSQL (psycopg2, green) or SQLite (the embedded default).
+
+    Connecting and each statement are bounded (``connect_timeout``, ``statement_timeout``
+    seconds), and PostgreSQL connections use TCP keepalives and a user timeout, so a database
+    that goes away costs a request seconds and surfaces as an OperationalError.
+    """
     if url.startswith("sqlite"):
-        connect_args = {"check_same_thread": False, "timeout": 30}
+        # SQLite has no network to lose: the busy timeout bounds the wait for the file lock.
+        busy_ms = int(statement_timeout * 1000)
+        connect_args = {"check_same_thread": False, "timeout": statement_timeout}
         if url in ("sqlite://", "sqlite:///:memory:"):
             engine = create_engine(url, poolclass=StaticPool, connect_args=connect_args)
         else:
@@ -58,24 +134,60 @@ def make_engine(url: str) -> Engine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
             cursor.close()
 
         return engine
     if url.startswith("postgresql"):
         _green_psycopg()
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+        # added to any options the URL has (a test's search_path): connect_args win over the URL
+        given = make_url(url).query.get("options") or ()
+        options = [given] if isinstance(given, str) else list(given)
+        options.append(f"-c statement_timeout={int(statement_timeout * 1000)}")
+        pg_args = {
+            "connect_timeout": max(1, round(connect_timeout)),
+            "options": " ".join(options),
+            # a peer that vanished is noticed in ~20 s when idle, and sent data that is not
+            # acknowledged fails the connection after the statement timeout
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 2,
+            "tcp_user_timeout": int(statement_timeout * 1000),
+        }
+        engine = create_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_pre_ping=True,
+            pool_timeout=connect_timeout + statement_timeout,
+            connect_args=pg_args,
+        )
+        _bounded_connect(engine, connect_timeout)
+        return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True for errors that mean the database cannot be reached or did not answer in time
+    (as opposed to a bad statement or a violated constraint)."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+    return False
 
 
 class UnitOfWork:
     """One worker's database access: a lazy session plus the events it emits."""
 
-    def __init__(self, sessions: sessionmaker, service_name: str) -> None:
+    def __init__(self, sessions: sessionmaker, service_name: str, context: dict | None = None) -> None:
         self._sessions = sessions
         self._session: Session | None = None
         self.service_name = service_name
         self.emitted: list[dict] = []
+        # the worker's context data (caller, request id): what its RPCs carry onwards
+        self.context: dict = {} if context is None else context
 
     @property
     def session(self) -> Session:
@@ -126,6 +238,8 @@ class UnitOfWork:
             self.session.rollback()
             log.info("event %s already handled by %s: skipped", event_id, handler)
             return False
+        # writes the handler asks of other services are once per event too
+        self.context.setdefault(REQUEST_ID_KEY, event_request_id(event_id, handler))
         return True
 
     def ping(self) -> str:
@@ -147,27 +261,109 @@ class UnitOfWork:
             self._session = None
 
 
+def _quietly(action: Any) -> None:
+    """Run a rollback whose own failure (the connection is gone) must not hide the first error."""
+    try:
+        action()
+    except Exception as exc:
+        log.debug("rollback failed too: %s", exc)
+
+
 def _table(session: Session, name: str) -> Any:
     return session.info["metadata"].tables[name]
+
+
+@contextmanager
+def _committing(unit: UnitOfWork, service_name: str, where: str, relay: OutboxRelay | None) -> Iterator[None]:
+    """Commit ``unit`` when the block ends, roll it back if it raises; a database that cannot be
+    reached becomes ServiceUnavailable (a typed error: across RPC the gateway answers 503, not
+    500); once committed, events it emitted nudge the outbox relay."""
+    try:
+        try:
+            yield
+        except BaseException:
+            _quietly(unit.rollback)
+            raise
+        unit.commit()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        log.warning("%s: database unavailable in %s: %s", service_name, where, exc)
+        raise ServiceUnavailable(
+            f"the {service_name} database is unavailable; try again shortly",
+            {"service": service_name},
+        ) from exc
+    if unit.emitted and relay is not None:
+        relay.nudge()
+
+
+@contextmanager
+def transaction(database: Database, where: str = "a background task") -> Iterator[UnitOfWork]:
+    """``with transaction(db) as unit:`` one short transaction outside a worker's own unit (a
+    timer that claims in batches, a greenthread that outlives its worker), with the same rules
+    as an entrypoint's: committed when the block ends, rolled back if it raises,
+    ServiceUnavailable when the database is away, the relay nudged for events emitted."""
+    unit = UnitOfWork(database.sessions, database.service_name)
+    try:
+        with _committing(unit, database.service_name, where, database.relay):
+            yield unit
+    finally:
+        unit.close()
+
+
+class TransactionFactory:
+    """``with transactions() as unit:`` — :func:`transaction` over one Database, with its dialect
+    (PostgreSQL claims rows ``FOR UPDATE SKIP LOCKED``, SQLite does not need to)."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @property
+    def dialect(self) -> str:
+        return self._database.engine.dialect.name
+
+    def __call__(self, where: str = "a background task") -> AbstractContextManager[UnitOfWork]:
+        return transaction(self._database, where)
+
+
+class Transactions(DependencyProvider):
+    """Injects a TransactionFactory over the service's Database (declared on the same service)."""
+
+    def setup(self) -> None:
+        self.factory = TransactionFactory(service_database(self.container))
+
+    def get_dependency(self, worker_ctx: Any) -> TransactionFactory:
+        return self.factory
+
+
+def service_database(container: Any) -> Database:
+    """The Database dependency of a service container."""
+    return next(ext for ext in container.extensions if isinstance(ext, Database))
 
 
 class Database(DependencyProvider):
     """Injects a UnitOfWork; commits it when the entrypoint returns, rolls back if it raises.
 
-    ``relay=True`` also runs the outbox relay of this service in the container.
+    ``relay=True`` also runs the outbox relay of this service in the container. ``service``: the
+    service whose database and outbox these are, when the container is another process of it
+    (``customers-scanner`` is customers': customers' ``DB_URL``, events from ``customers`` on
+    ``customers.events``); default the container's own service name.
     """
 
-    def __init__(self, metadata: MetaData, relay: bool = True) -> None:
+    def __init__(self, metadata: MetaData, relay: bool = True, service: str | None = None) -> None:
         self.metadata = metadata
         self.relay_enabled = relay
+        self.service = service
         self.relay: OutboxRelay | None = None
         self._units: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def setup(self) -> None:
+        tolerate_lost_acks()  # a drop between reply and ack must not stop the service
         config = self.container.config
-        service_name = self.container.service_name
+        service_name = self.service_name
         self.url = database_url(service_name, config)
-        self.engine = make_engine(self.url)
+        connect_timeout, statement_timeout = database_timeouts(config)
+        self.engine = make_engine(self.url, connect_timeout, statement_timeout)
         self.sessions = sessionmaker(
             bind=self.engine, expire_on_commit=False, info={"metadata": self.metadata}
         )
@@ -181,11 +377,36 @@ class Database(DependencyProvider):
                 poll_interval=float(config.get("OUTBOX_POLL_SECONDS", 1.0)),
             )
 
+    @property
+    def service_name(self) -> str:
+        """The service whose database, outbox and events these are."""
+        return self.service or str(self.container.service_name)
+
     def start(self) -> None:
+        self._stopping = Event()
         if self.relay is not None:
             self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+        if REQUEST_LOG_TABLE in self.metadata.tables:
+            self.container.spawn_managed_thread(self._sweep_request_log, identifier="request-log-sweeper")
+
+    def _sweep_request_log(self) -> None:
+        """Every ``REQUEST_LOG_SWEEP_SECONDS`` (600), forget write requests older than
+        ``REQUEST_LOG_TTL_HOURS`` (24): a client retries within minutes, not days."""
+        config = self.container.config
+        ttl = timedelta(hours=float(config.get("REQUEST_LOG_TTL_HOURS") or 24))
+        interval = float(config.get("REQUEST_LOG_SWEEP_SECONDS") or 600)
+        while not self._stopping.ready():
+            try:
+                gone = purge_request_log(self.engine, self.metadata, utcnow() - ttl)
+                if gone:
+                    log.info("request log: %d entries older than %s forgotten", gone, ttl)
+            except Exception as exc:  # database away: try again next time
+                log.warning("request log sweep failed: %s", exc)
+            self._stopping.wait(interval)
 
     def stop(self) -> None:
+        if hasattr(self, "_stopping") and not self._stopping.ready():
+            self._stopping.send(None)
         if self.relay is not None:
             self.relay.stop()
         self.engine.dispose()
@@ -194,7 +415,7 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
-        unit = UnitOfWork(self.sessions, self.container.service_name)
+        unit = UnitOfWork(self.sessions, self.service_name, worker_ctx.data)
         self._units[worker_ctx] = unit
         return unit
 
@@ -208,17 +429,12 @@ class Database(DependencyProvider):
 
         # nameko looks the method up after worker_setup: wrapping it here puts the commit
         # inside the call, before the reply goes out.
+        service_name = self.service_name
+
         @functools.wraps(method)
         def in_transaction(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = method(*args, **kwargs)
-            except BaseException:
-                unit.rollback()
-                raise
-            unit.commit()
-            if unit.emitted and relay is not None:
-                relay.nudge()
-            return result
+            with _committing(unit, service_name, name, relay):
+                return method(*args, **kwargs)
 
         setattr(worker_ctx.service, name, in_transaction)
 

@@ -71,6 +71,12 @@ class Conflict(CrmError):
     code = "conflict"
 
 
+class TooManyRequests(CrmError):
+    """The caller must wait before trying again (HTTP 429); ``details["retry_after"]`` in seconds."""
+
+    code = "too_many_requests"
+
+
 class ServiceUnavailable(CrmError):
     """A service needed for the answer is down or too slow (HTTP 503)."""
 

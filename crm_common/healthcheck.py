@@ -1,5 +1,6 @@
-"""``python -m crm_common.healthcheck <service>``: exit 0 when the service answers ``health``
-over RabbitMQ within a few seconds (container health checks), 1 otherwise."""
+"""``python -m crm_common.healthcheck <process>``: exit 0 when the process (a service, or one of its
+own processes such as ``customers-scanner``) answers ``health`` over RabbitMQ within a few seconds
+(container health checks), 1 otherwise."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ eventlet.monkey_patch()
 
 from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
-from crm_common.config import load_config, service_config_path  # noqa: E402
+from crm_common.config import load_config  # noqa: E402
+from crm_common.registry import BACKEND_PROGRAMS  # noqa: E402
 
 TIMEOUT = 5
 
 
 def main(argv: list[str]) -> int:
+    known = {program.name: program for program in BACKEND_PROGRAMS}
     if len(argv) != 1:
-        print("usage: python -m crm_common.healthcheck <service>")
+        print(f"usage: python -m crm_common.healthcheck <process>  ({' | '.join(known)})")
         return 2
     service = argv[0]
-    config = load_config(service_config_path(service))
+    if service not in known:
+        print(f"unknown process {service!r}; known: {', '.join(known)}")
+        return 2
+    config = load_config(known[service].service.config_path)
     try:
         with eventlet.Timeout(TIMEOUT), ClusterRpcProxy(config) as cluster:
             answer = getattr(cluster, service).health()

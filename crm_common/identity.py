@@ -1,7 +1,9 @@
-"""Who is calling: set by the gateway from the JWT, carried by nameko across RPC hops.
+"""Who is calling, and for which request: set by the gateway, carried by nameko across RPC hops.
 
 The identity travels as nameko context data (AMQP headers ``nameko.caller_*``), so every
-service downstream of the gateway sees the same caller and enforces its own rules.
+service downstream of the gateway sees the same caller and enforces its own rules. Beside it
+travels the request id (``nameko.request_id``) that makes each write happen once
+(``crm_common.idempotency``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from nameko.extensions import DependencyProvider
 
 from crm_common.caller import Caller
 from crm_common.errors import Unauthenticated
+from crm_common.idempotency import REQUEST_ID_KEY
 
 
 class CallerContext:
@@ -34,6 +37,15 @@ class CallerContext:
     def bind(self, caller: Caller) -> None:
         """Make ``caller`` the identity of this worker and of every RPC it makes."""
         self._worker_ctx.data.update(caller.to_context())
+
+    @property
+    def request_id(self) -> str | None:
+        return self._worker_ctx.data.get(REQUEST_ID_KEY) or None
+
+    def bind_request(self, request_id: str) -> None:
+        """Make ``request_id`` the id of this worker's request: the writes it asks for happen
+        once per id (see ``crm_common.idempotency``)."""
+        self._worker_ctx.data[REQUEST_ID_KEY] = request_id
 
 
 class CallerIdentity(DependencyProvider):

@@ -8,6 +8,7 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from crm_common.config import SERVICES_DIR, database_url, load_config, service_config_path
 
@@ -37,8 +38,16 @@ def ensure_database(url: str) -> None:
                 text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
             ).scalar()
             if not exists:
-                conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-                log.info("created database %s", parsed.database)
+                try:
+                    conn.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+                    log.info("created database %s", parsed.database)
+                except DBAPIError:
+                    # another process (a replica, a parallel test run) created it between the
+                    # check and the CREATE: fine if it is there now
+                    if not conn.execute(
+                        text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+                    ).scalar():
+                        raise
     finally:
         server.dispose()
 

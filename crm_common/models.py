@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from crm_common.idempotency import add_request_log_table
 from crm_common.outbox import add_outbox_tables
 
 # Named constraints so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -17,7 +18,8 @@ NAMING_CONVENTION = {
 
 
 def service_metadata() -> MetaData:
-    """A fresh MetaData for one service, with the outbox and processed-events tables."""
+    """A fresh MetaData for one service, with the outbox, processed-events and request-log tables."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     add_outbox_tables(metadata)
+    add_request_log_table(metadata)
     return metadata
