@@ -1,4 +1,4 @@
-"""The accounts service's tables: users only (teams are a name on the user)."""
+"""The accounts service's tables: users (teams are a name on the user) and login attempts."""
 
 from __future__ import annotations
 
@@ -29,3 +29,14 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LoginAttempt(Base):
+    """Recent login attempts per key (``user:<username>`` or ``client:<address>``): kept in the
+    database so that every gateway and accounts instance counts the same attempts."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    window_started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

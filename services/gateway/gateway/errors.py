@@ -5,17 +5,11 @@ Every error body is ``{"error": {"code", "message", "details"}}``.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 from nameko.exceptions import RemoteError, UnknownService
 
-# Each service's errors module is its contract with callers: importing it registers its error
-# types, so they arrive here as themselves and keep their codes.
-import accounts.exceptions  # noqa: F401
-import customers.exceptions  # noqa: F401
-import knowledge.exceptions  # noqa: F401
-import notify.exceptions  # noqa: F401
-import pipeline.exceptions  # noqa: F401
 from crm_common.errors import (
     Conflict,
     CrmError,
@@ -24,10 +18,17 @@ from crm_common.errors import (
     NotFound,
     ServiceTimeout,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthenticated,
 )
+from crm_common.registry import BACKENDS
 
 log = logging.getLogger(__name__)
+
+# Each service's errors module is its contract with callers: importing it registers its error
+# types, so they arrive here as themselves and keep their codes. Every service the registry lists.
+for _service in BACKENDS:
+    importlib.import_module(_service.exceptions_module)
 
 # Most specific first: the first class the error is an instance of gives the status.
 STATUS_BY_ERROR: tuple[tuple[type[CrmError], int], ...] = (
@@ -36,6 +37,7 @@ STATUS_BY_ERROR: tuple[tuple[type[CrmError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+    (TooManyRequests, 429),
     (ServiceTimeout, 504),
     (ServiceUnavailable, 503),
 )

@@ -6,8 +6,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from accounts.schemas import NewUserSchema, SettingsSchema, UserSchema
-from gateway.api import route
+from accounts.schemas import DeactivateSchema, NewUserSchema, SettingsSchema, UserSchema
+from gateway.api import optional_body, route
 from gateway.schemas import TokenRequestSchema, TokenSchema
 
 
@@ -24,9 +24,11 @@ class AccountsRoutes:
         body=TokenRequestSchema,
         response=TokenSchema,
         auth=False,
+        errors=(401, 429),
     )
     def issue_token(self, request: Request, body: dict) -> dict:
-        user = self.accounts.authenticate(body["username"], body["password"])
+        # the client's address: attempts are limited per username and per address
+        user = self.accounts.authenticate(body["username"], body["password"], request.remote_addr)
         return self.tokens.issue(user)
 
     @route("GET", "/me", summary="The logged-in user", tag="users", response=UserSchema, errors=(404,))
@@ -67,3 +69,30 @@ class AccountsRoutes:
     )
     def list_users(self, request: Request) -> list:
         return self.accounts.list_users()
+
+    @route(
+        "POST",
+        "/users/<int:user_id>/deactivate",
+        summary=(
+            "Deactivate a user (admin; a manager for their team's salespeople): no more logins, tokens"
+            " refused; body {hand_over_to} (a colleague of the team) or {to_pool: true} (default):"
+            " where their customers go"
+        ),
+        tag="users",
+        response=UserSchema,
+        errors=(400, 403, 404, 409),
+    )
+    def deactivate_user(self, request: Request, user_id: int) -> dict:
+        # body optional: {"hand_over_to": user id} or {"to_pool": true}; none means the team pool
+        return self.accounts.deactivate_user(user_id, optional_body(request, DeactivateSchema))
+
+    @route(
+        "POST",
+        "/users/<int:user_id>/reactivate",
+        summary="Make a deactivated user active again",
+        tag="users",
+        response=UserSchema,
+        errors=(403, 404),
+    )
+    def reactivate_user(self, request: Request, user_id: int) -> dict:
+        return self.accounts.reactivate_user(user_id)

@@ -1,60 +1,42 @@
-"""Routes of the customers area: entry and the duplicate check, reading, amendments, follow-ups,
-referrals, claims and disputes, near-duplicates, the team pool and imports."""
+"""Routes of the customers area: entry and the duplicate check, imports, reading, referrals,
+amendments and archiving, follow-ups. Who owns a customer (transfers, claims and disputes,
+near-duplicates, the team pool and its rules): ``routes_customers_ownership``."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from marshmallow import Schema
 from werkzeug.wrappers import Request
 
 from crm_common.errors import InvalidInput
 from customers.schemas import (
-    AbandonSchema,
     AmendmentRequestSchema,
     AmendmentSchema,
     ArchiveSchema,
     CheckResultSchema,
     CheckSchema,
-    ClaimOutSchema,
-    ClaimSchema,
     CustomerPageSchema,
     CustomerSchema,
     DecisionSchema,
-    DisputeSchema,
     FollowupOutSchema,
     FollowupSchema,
     HistorySchema,
+    ImportJobPageSchema,
+    ImportJobQuerySchema,
+    ImportJobSchema,
+    ImportJobsQuerySchema,
     ImportQuerySchema,
-    ImportReportSchema,
     ListQuerySchema,
     NewCustomerSchema,
-    PoolEntrySchema,
+    PendingAmendmentSchema,
     ReferralQuerySchema,
     ReferralsSchema,
-    ResolveDisputeSchema,
-    StatusQuerySchema,
-    SuspicionSchema,
-    TransferSchema,
 )
-from gateway.api import parse_json, route, validate
+from gateway.api import given, optional_body, route
 
-IMPORT_TIMEOUT_SECONDS = 300.0  # a spreadsheet of thousands of rows is checked row by row
+IMPORT_TIMEOUT_SECONDS = 60.0  # decoding and reading a 5 MB file once; the rows run in a background job
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-
-
-def _optional_body(request: Request, schema: type[Schema]) -> dict:
-    """A decision's JSON body ({"note": …}) when one was sent; an empty body means no note."""
-    if not request.get_data(as_text=True).strip():
-        return {}
-    payload = parse_json(request)
-    validate(schema, payload)
-    return payload
-
-
-def _given(query: dict) -> dict:
-    return {name: value for name, value in query.items() if value is not None}
 
 
 class CustomersRoutes:
@@ -77,12 +59,13 @@ class CustomersRoutes:
     @route(
         "POST",
         "/customers",
-        summary="Enter a customer; 409 duplicate_customer names the owner and what matched",
+        summary="Enter a customer; 409 duplicate_customer names the owner and what matched; "
+        "403 when a salesperson sends an override (only a manager or an admin lets a duplicate through)",
         tag="customers",
         body=NewCustomerSchema,
         response=CustomerSchema,
         status=201,
-        errors=(409,),
+        errors=(403, 409),
     )
     def create_customer(self, request: Request, body: dict) -> dict:
         return self.customers.create_customer(body)
@@ -90,23 +73,53 @@ class CustomersRoutes:
     @route(
         "POST",
         "/customers/import",
-        summary="Import a CSV (UTF-8 or GBK; raw body or multipart file) for one owner: a per-row report",
+        summary="Start importing a CSV (UTF-8 or GBK; raw body or multipart file) for one owner: 202 with the job",
         tag="customers",
         query=ImportQuerySchema,
-        response=ImportReportSchema,
+        response=ImportJobSchema,
+        status=202,
         errors=(403,),
+        body_limit="MAX_IMPORT_BYTES",
     )
     def import_customers(self, request: Request, query: dict) -> dict:
         if (request.content_length or 0) > MAX_IMPORT_BYTES:
             raise InvalidInput("the file is larger than 5 MB: split it", {"file": ["too large"]})
+        filename = None
         if request.mimetype == "multipart/form-data":
             upload = next(iter(request.files.values()), None)
             data = upload.read() if upload is not None else b""
+            filename = upload.filename if upload is not None else None
         else:
             data = request.get_data()
+        options = given(query)
+        if filename and "filename" not in options:
+            options["filename"] = filename[:200]
         return self.customers.with_timeout(IMPORT_TIMEOUT_SECONDS).import_customers(
-            base64.b64encode(data).decode("ascii"), _given(query)
+            base64.b64encode(data).decode("ascii"), options
         )
+
+    @route(
+        "GET",
+        "/customers/import/jobs",
+        summary="Your imports (managers: the team's; admins: all), newest first, with their progress",
+        tag="customers",
+        query=ImportJobsQuerySchema,
+        response=ImportJobPageSchema,
+    )
+    def list_import_jobs(self, request: Request, query: dict) -> dict:
+        return self.customers.list_import_jobs(query)
+
+    @route(
+        "GET",
+        "/customers/import/jobs/<int:job_id>",
+        summary="An import's state and progress, and a page of its per-row report (status filter)",
+        tag="customers",
+        query=ImportJobQuerySchema,
+        response=ImportJobSchema,
+        errors=(404,),
+    )
+    def get_import_job(self, request: Request, query: dict, job_id: int) -> dict:
+        return self.customers.get_import_job(job_id, given(query))
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -119,7 +132,7 @@ class CustomersRoutes:
         response=CustomerPageSchema,
     )
     def list_customers(self, request: Request, query: dict) -> dict:
-        return self.customers.list_customers(_given(query))
+        return self.customers.list_customers(given(query))
 
     @route(
         "GET",
@@ -153,7 +166,7 @@ class CustomersRoutes:
         errors=(403, 404),
     )
     def customer_referrals(self, request: Request, customer_id: int, query: dict) -> dict:
-        return self.customers.get_referrals(customer_id, _given(query))
+        return self.customers.get_referrals(customer_id, given(query))
 
     # --- append-only -----------------------------------------------------------------------------
 
@@ -221,7 +234,7 @@ class CustomersRoutes:
         errors=(403, 404, 409),
     )
     def approve_amendment(self, request: Request, customer_id: int, amendment_id: int) -> dict:
-        note = _optional_body(request, DecisionSchema)
+        note = optional_body(request, DecisionSchema)
         return self.customers.approve_amendment(customer_id, amendment_id, note)
 
     @route(
@@ -233,7 +246,7 @@ class CustomersRoutes:
         errors=(403, 404, 409),
     )
     def reject_amendment(self, request: Request, customer_id: int, amendment_id: int) -> dict:
-        note = _optional_body(request, DecisionSchema)
+        note = optional_body(request, DecisionSchema)
         return self.customers.reject_amendment(customer_id, amendment_id, note)
 
     @route(
@@ -241,7 +254,7 @@ class CustomersRoutes:
         "/amendments",
         summary="Pending amendments: the team's (manager), all (admin), your own (salesperson)",
         tag="customers",
-        response=AmendmentSchema,
+        response=PendingAmendmentSchema,
         many=True,
     )
     def pending_amendments(self, request: Request) -> list:
@@ -315,138 +328,3 @@ class CustomersRoutes:
     )
     def delete_followup(self, request: Request, customer_id: int, followup_id: int) -> dict:
         return self.customers.edit_followup(customer_id, followup_id, "delete")
-
-    # --- ownership -----------------------------------------------------------------------------
-
-    @route(
-        "POST",
-        "/customers/<int:customer_id>/transfer",
-        summary="Hand a customer to another salesperson (team manager, admin): {owner_id, reason}",
-        tag="customers",
-        body=TransferSchema,
-        response=CustomerSchema,
-        errors=(403, 404, 409),
-    )
-    def transfer_customer(self, request: Request, customer_id: int, body: dict) -> dict:
-        return self.customers.transfer_customer(customer_id, body)
-
-    @route(
-        "POST",
-        "/customers/<int:customer_id>/claims",
-        summary="Claim another's customer, naming your contact and their decision level (1–5)",
-        tag="customers",
-        body=ClaimSchema,
-        response=ClaimOutSchema,
-        status=201,
-        errors=(403, 404, 409),
-    )
-    def claim_customer(self, request: Request, customer_id: int, body: dict) -> dict:
-        return self.customers.claim_customer(customer_id, body)
-
-    @route(
-        "GET",
-        "/disputes",
-        summary="Ownership disputes of your team (managers, admins) with the proposed winner",
-        tag="customers",
-        query=StatusQuerySchema,
-        response=DisputeSchema,
-        many=True,
-        errors=(403,),
-    )
-    def list_disputes(self, request: Request, query: dict) -> list:
-        return self.customers.list_disputes(_given(query))
-
-    @route(
-        "GET",
-        "/disputes/<int:dispute_id>",
-        summary="One ownership dispute with its claims and the proposed winner",
-        tag="customers",
-        response=DisputeSchema,
-        errors=(403, 404),
-    )
-    def get_dispute(self, request: Request, dispute_id: int) -> dict:
-        return self.customers.get_dispute(dispute_id)
-
-    @route(
-        "POST",
-        "/disputes/<int:dispute_id>/resolve",
-        summary="Settle a dispute (team manager, admin); body {winner_id, note} optional: default the proposal",
-        tag="customers",
-        response=DisputeSchema,
-        errors=(403, 404, 409),
-    )
-    def resolve_dispute(self, request: Request, dispute_id: int) -> dict:
-        return self.customers.resolve_dispute(dispute_id, _optional_body(request, ResolveDisputeSchema))
-
-    # --- near-duplicates -------------------------------------------------------------------------
-
-    @route(
-        "GET",
-        "/duplicates",
-        summary="Suspected duplicate customers of your team (managers, admins), with score and reason",
-        tag="customers",
-        query=StatusQuerySchema,
-        response=SuspicionSchema,
-        many=True,
-        errors=(403,),
-    )
-    def list_duplicates(self, request: Request, query: dict) -> list:
-        return self.customers.list_duplicates(_given(query))
-
-    @route(
-        "POST",
-        "/duplicates/<int:suspicion_id>/dismiss",
-        summary="Not the same company; body {note} optional",
-        tag="customers",
-        response=SuspicionSchema,
-        errors=(403, 404, 409),
-    )
-    def dismiss_duplicate(self, request: Request, suspicion_id: int) -> dict:
-        return self.customers.dismiss_duplicate(suspicion_id, _optional_body(request, DecisionSchema))
-
-    @route(
-        "POST",
-        "/duplicates/<int:suspicion_id>/confirm",
-        summary="The same company: the later customer goes to the earlier one's owner; body {note} optional",
-        tag="customers",
-        response=SuspicionSchema,
-        errors=(403, 404, 409),
-    )
-    def confirm_duplicate(self, request: Request, suspicion_id: int) -> dict:
-        return self.customers.confirm_duplicate(suspicion_id, _optional_body(request, DecisionSchema))
-
-    # --- giving up a customer: the pool ----------------------------------------------------------
-
-    @route(
-        "POST",
-        "/customers/<int:customer_id>/abandon",
-        summary="Give up a customer to the team pool: 409 alarm_required without a manager-answered alarm",
-        tag="customers",
-        body=AbandonSchema,
-        response=CustomerSchema,
-        errors=(403, 404, 409),
-    )
-    def abandon_customer(self, request: Request, customer_id: int, body: dict) -> dict:
-        return self.customers.abandon_customer(customer_id, body)
-
-    @route(
-        "GET",
-        "/pool",
-        summary="Your team's customers without an owner, with who gave each up and why",
-        tag="customers",
-        response=PoolEntrySchema,
-        many=True,
-    )
-    def list_pool(self, request: Request) -> list:
-        return self.customers.list_pool()
-
-    @route(
-        "POST",
-        "/pool/<int:customer_id>/take",
-        summary="Take a customer from your team's pool: you own it",
-        tag="customers",
-        response=CustomerSchema,
-        errors=(403, 404, 409),
-    )
-    def take_from_pool(self, request: Request, customer_id: int) -> dict:
-        return self.customers.take_from_pool(customer_id)

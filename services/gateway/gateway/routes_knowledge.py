@@ -6,7 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from gateway.api import route
+from gateway.api import given, route
 from knowledge.schemas import (
     AlarmDetailSchema,
     AlarmListQuerySchema,
@@ -30,11 +30,6 @@ from knowledge.schemas import (
 )
 
 
-def _given(query: dict) -> dict:
-    """The query parameters the client gave (the service fills in the defaults)."""
-    return {name: value for name, value in query.items() if value is not None}
-
-
 class KnowledgeRoutes:
     knowledge: Any
     caller: Any
@@ -49,6 +44,7 @@ class KnowledgeRoutes:
         body=NewEntrySchema,
         response=EntrySchema,
         status=201,
+        errors=(403, 404),  # customer_id: a customer the caller may not read, or none
     )
     def create_entry(self, request: Request, body: dict) -> dict:
         return self.knowledge.create_entry(body)
@@ -63,7 +59,7 @@ class KnowledgeRoutes:
         response=SearchResultSchema,
     )
     def search_entries(self, request: Request, query: dict) -> dict:
-        return self.knowledge.search_entries(_given(query))
+        return self.knowledge.search_entries(given(query))
 
     @route(
         "GET",
@@ -74,7 +70,7 @@ class KnowledgeRoutes:
         response=OnboardingSchema,
     )
     def onboarding(self, request: Request, query: dict) -> dict:
-        return self.knowledge.onboarding(_given(query))
+        return self.knowledge.onboarding(given(query))
 
     @route(
         "GET",
@@ -172,7 +168,7 @@ class KnowledgeRoutes:
         many=True,
     )
     def list_alarms(self, request: Request, query: dict) -> list:
-        return self.knowledge.list_alarms(_given(query))
+        return self.knowledge.list_alarms(given(query))
 
     @route(
         "GET",
@@ -185,7 +181,7 @@ class KnowledgeRoutes:
         errors=(403,),
     )
     def stale_alarms(self, request: Request, query: dict) -> list:
-        return self.knowledge.stale_alarms(_given(query))
+        return self.knowledge.stale_alarms(given(query))
 
     @route(
         "GET",

@@ -3,13 +3,11 @@ status callback (the one route authenticated by Twilio's signature instead of a 
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from gateway.api import route
-from notify.exceptions import InvalidTwilioSignature
 from notify.schemas import (
     MarkedSchema,
     NewReminderSchema,
@@ -24,7 +22,6 @@ from notify.schemas import (
     TeamSettingsQuerySchema,
     TeamSettingsSchema,
 )
-from notify.sms import validate_twilio_signature
 
 STATUS_CALLBACK_PATH = "/sms/status-callback"
 
@@ -41,6 +38,7 @@ class NotifyRoutes:
         body=NewReminderSchema,
         response=ReminderSchema,
         status=201,
+        errors=(403, 404),  # customer_id: a customer the caller may not read, or none
     )
     def create_reminder(self, request: Request, body: dict) -> dict:
         return self.notify.create_reminder(body)
@@ -191,12 +189,12 @@ class NotifyRoutes:
         errors=(403,),
     )
     def sms_status_callback(self, request: Request) -> Response:
-        # Twilio signs the URL it was given, which behind a proxy is not the one we see
-        url = os.environ.get("TWILIO_STATUS_CALLBACK_URL") or request.url
-        auth_token = os.environ.get("TWILIO_AUTH_TOKEN")
-        form = request.form.to_dict()
-        signature = request.headers.get("X-Twilio-Signature")
-        if not auth_token or not validate_twilio_signature(auth_token, url, form, signature):
-            raise InvalidTwilioSignature("the request is not signed by Twilio")
-        self.notify.record_sms_status(form)
+        # notify holds Twilio's token and checks the signature (403 invalid_signature otherwise)
+        self.notify.sms_status_callback(
+            {
+                "url": request.url,
+                "params": request.form.to_dict(),
+                "signature": request.headers.get("X-Twilio-Signature"),
+            }
+        )
         return Response(status=204)

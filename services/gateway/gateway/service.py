@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import eventlet
-from nameko.web.handlers import http
+from werkzeug.routing import BaseConverter, Rule
 from werkzeug.wrappers import Request, Response
 
-from crm_common.config import SERVICE_NAMES
 from crm_common.errors import CrmError
 from crm_common.identity import CallerIdentity
+from crm_common.registry import BACKEND_NAMES
 from crm_common.rpc import TimedRpcProxy
 from gateway.api import API_PREFIX, json_response, route
-from gateway.auth import TokenAuthority
+from gateway.auth import ActiveUsers, TokenAuthority
+from gateway.console import ConsoleRoutes
 from gateway.errors import error_body
+from gateway.http import GatewayHttp, http
 from gateway.openapi import build_spec
 from gateway.routes_accounts import AccountsRoutes
+from gateway.routes_appraisal import AppraisalRoutes
 from gateway.routes_customers import CustomersRoutes
+from gateway.routes_customers_ownership import CustomersOwnershipRoutes
 from gateway.routes_knowledge import KnowledgeRoutes
 from gateway.routes_notify import NotifyRoutes
 from gateway.routes_pipeline import PipelineRoutes
@@ -24,16 +28,53 @@ from gateway.schemas import HealthSchema, PongSchema
 HEALTH_TIMEOUT = 2.0
 
 
-class GatewayService(AccountsRoutes, CustomersRoutes, PipelineRoutes, NotifyRoutes, KnowledgeRoutes):
+class _AnyPath(BaseConverter):
+    """Any rest of a path, including characters werkzeug's ``path`` does not match (a newline)."""
+
+    part_isolating = False
+    regex = "(?s:.*)"
+    weight = 300
+
+
+class _AnyPathRule(Rule):
+    def get_converter(self, variable_name, converter_name, args, kwargs):  # type: ignore[no-untyped-def]
+        if converter_name == "anypath":
+            return _AnyPath(self.map, *args, **kwargs)
+        return super().get_converter(variable_name, converter_name, args, kwargs)
+
+
+class _CatchAllHandler(GatewayHttp):
+    """``@http`` for the fallback route: every path no other route takes gets the JSON 404."""
+
+    def get_url_rule(self) -> Rule:
+        return _AnyPathRule(self.url, methods=self.method.split(","))
+
+
+catch_all = _CatchAllHandler.decorator
+
+
+class GatewayService(
+    AccountsRoutes,
+    CustomersRoutes,
+    CustomersOwnershipRoutes,
+    PipelineRoutes,
+    NotifyRoutes,
+    KnowledgeRoutes,
+    AppraisalRoutes,
+    ConsoleRoutes,
+):
     name = "gateway"
 
     caller = CallerIdentity()
     tokens = TokenAuthority()
-    accounts = TimedRpcProxy("accounts")
-    customers = TimedRpcProxy("customers")
-    pipeline = TimedRpcProxy("pipeline")
-    notify = TimedRpcProxy("notify")
-    knowledge = TimedRpcProxy("knowledge")
+    active_users = ActiveUsers()
+    # pass_first: a service records the request id of the HTTP request itself
+    accounts = TimedRpcProxy("accounts", pass_first=True)
+    customers = TimedRpcProxy("customers", pass_first=True)
+    pipeline = TimedRpcProxy("pipeline", pass_first=True)
+    notify = TimedRpcProxy("notify", pass_first=True)
+    knowledge = TimedRpcProxy("knowledge", pass_first=True)
+    appraisal = TimedRpcProxy("appraisal", pass_first=True)
 
     @route(
         "GET",
@@ -51,8 +92,8 @@ class GatewayService(AccountsRoutes, CustomersRoutes, PipelineRoutes, NotifyRout
             except (CrmError, Exception):
                 return service, "down"
 
-        pool = eventlet.GreenPool(len(SERVICE_NAMES))
-        services = dict(pool.imap(ask, SERVICE_NAMES))
+        pool = eventlet.GreenPool(len(BACKEND_NAMES))
+        services = dict(pool.imap(ask, BACKEND_NAMES))
         healthy = all(state == "ok" for state in services.values())
         return json_response(
             {"status": "ok" if healthy else "degraded", "services": services}, 200 if healthy else 503
@@ -73,6 +114,6 @@ class GatewayService(AccountsRoutes, CustomersRoutes, PipelineRoutes, NotifyRout
     def openapi(self, request: Request) -> Response:
         return json_response(build_spec())
 
-    @http("GET,POST,PUT,PATCH,DELETE", "/<path:unknown>")
+    @catch_all("GET,POST,PUT,PATCH,DELETE", "/<anypath:unknown>")
     def unknown_route(self, request: Request, unknown: str) -> Response:
         return json_response(error_body("not_found", f"no such route: {request.method} /{unknown}"), 404)

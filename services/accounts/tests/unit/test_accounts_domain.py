@@ -1,6 +1,6 @@
 import pytest
 
-from accounts import domain
+from accounts import domain, passwords
 from crm_common.caller import Caller
 from crm_common.errors import Forbidden, InvalidInput
 
@@ -37,11 +37,11 @@ def test_a_salesperson_reports_to_a_manager_of_their_team():
 
 
 def test_passwords_are_stored_hashed_and_verified():
-    stored = domain.hash_password("s3cret-pass")
+    stored = passwords.hash_password("s3cret-pass")
     assert "s3cret-pass" not in stored
-    assert domain.password_matches(stored, "s3cret-pass")
-    assert not domain.password_matches(stored, "wrong-pass")
-    assert not domain.password_matches("not-a-hash", "s3cret-pass")
+    assert passwords.password_matches(stored, "s3cret-pass")
+    assert not passwords.password_matches(stored, "wrong-pass")
+    assert not passwords.password_matches("not-a-hash", "s3cret-pass")
 
 
 def test_what_each_role_may_list():

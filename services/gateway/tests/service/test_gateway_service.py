@@ -6,11 +6,13 @@ import pytest
 import requests
 from kombu import Connection, Exchange, Queue
 
+from gateway.auth import MissingSecret
 from gateway.service import GatewayService
 
 
 @pytest.fixture
-def gateway(container_factory, rabbit_config, web_config):
+def gateway(container_factory, rabbit_config, web_config, monkeypatch):
+    monkeypatch.setenv("CRM_JWT_SECRET", "gateway-service-test-secret")
     config = {**rabbit_config, **web_config, "RPC_TIMEOUT_SECONDS": 1.5}
     container = container_factory(GatewayService, config)
     container.start()
@@ -55,3 +57,13 @@ def test_an_id_too_large_for_any_table_is_404_not_500(gateway):
     token_free = requests.get(gateway + "/opportunities/340282366920938463463374607431768211456", timeout=10)
     assert token_free.status_code == 404
     assert token_free.json()["error"]["code"] == "not_found"
+
+
+def test_the_gateway_refuses_to_start_without_a_secret(
+    container_factory, rabbit_config, web_config, monkeypatch
+):
+    monkeypatch.delenv("CRM_JWT_SECRET", raising=False)
+    monkeypatch.delenv("CRM_JWT_SECRET_FILE", raising=False)
+    container = container_factory(GatewayService, {**rabbit_config, **web_config})
+    with pytest.raises(MissingSecret, match="CRM_JWT_SECRET"):
+        container.start()
