@@ -1,12 +1,13 @@
-"""The other services customers asks, each behind a small object with domain words."""
+"""The other services customers asks, each behind a small object with domain words (accounts:
+the shared `crm_common.directory.Directory`)."""
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from nameko.exceptions import RemoteError
+from nameko.timer import Timer
 
 # knowledge's errors module is its contract: importing it makes its errors arrive as themselves.
 import knowledge.exceptions  # noqa: F401
@@ -14,59 +15,6 @@ from crm_common.errors import NotFound, ServiceUnavailable
 from crm_common.rpc import TimedRpcProxy
 
 log = logging.getLogger(__name__)
-
-DIRECTORY_TTL_SECONDS = 60.0
-
-
-class People:
-    """Users as accounts knows them: names for display, role and team for assignments."""
-
-    def __init__(self, accounts: Any, cache: dict[int, tuple[float, dict]], ttl: float) -> None:
-        self._accounts = accounts
-        self._cache = cache
-        self._ttl = ttl
-
-    def users(self, user_ids: list[int]) -> dict[int, dict]:
-        """The users among ``user_ids`` that exist; ServiceUnavailable if accounts is down
-        and one of them is not cached."""
-        now = time.monotonic()
-        found = {uid: entry[1] for uid in user_ids if (entry := self._cache.get(uid)) and entry[0] > now}
-        missing = sorted({uid for uid in user_ids if uid is not None} - set(found))
-        if missing:
-            for key, user in self._accounts.get_users(missing).items():
-                self._cache[int(key)] = (now + self._ttl, user)
-                found[int(key)] = user
-        return found
-
-    def user(self, user_id: int) -> dict | None:
-        return self.users([user_id]).get(user_id)
-
-    def display_names(self, user_ids: list[int | None]) -> dict[int, str]:
-        """Display names by id, for showing; a name accounts cannot give now is left out."""
-        wanted = [uid for uid in set(user_ids) if uid is not None]
-        try:
-            users = self.users(wanted)
-        except ServiceUnavailable as exc:
-            log.warning("accounts did not answer (%s): showing user ids without names", exc)
-            now = time.monotonic()
-            users = {uid: entry[1] for uid in wanted if (entry := self._cache.get(uid)) and entry[0] > now}
-        return {uid: user["display_name"] for uid, user in users.items()}
-
-    def display_name(self, user_id: int, fallback: str) -> str:
-        return self.display_names([user_id]).get(user_id) or fallback
-
-
-class Directory(TimedRpcProxy):
-    """Injects People: accounts.get_users behind a short cache (names rarely change, and a
-    customer entry should not wait on a second service for a label)."""
-
-    def __init__(self, ttl_seconds: float = DIRECTORY_TTL_SECONDS, **options: Any) -> None:
-        super().__init__("accounts", **options)
-        self.ttl = ttl_seconds
-        self.cache: dict[int, tuple[float, dict]] = {}
-
-    def get_dependency(self, worker_ctx: Any) -> People:
-        return People(super().get_dependency(worker_ctx), self.cache, self.ttl)
 
 
 class Alarms:
@@ -98,3 +46,18 @@ class Knowledge(TimedRpcProxy):
 
     def get_dependency(self, worker_ctx: Any) -> Alarms:
         return Alarms(super().get_dependency(worker_ctx))
+
+
+class ConfiguredTimer(Timer):
+    """nameko's timer with its interval read from config at setup: ``@every("POOL_SWEEP_SECONDS", 300)``."""
+
+    def __init__(self, config_key: str, default: float, **kwargs: Any) -> None:
+        self.config_key = config_key
+        self.default_interval = default
+        super().__init__(interval=default, **kwargs)
+
+    def setup(self) -> None:
+        self.interval = float(self.container.config.get(self.config_key) or self.default_interval)
+
+
+every = ConfiguredTimer.decorator

@@ -79,3 +79,27 @@ class MalformedImport(InvalidInput):
     """The file cannot be read as a customer list; nothing in it was imported."""
 
     code = "malformed_import"
+
+
+class ImportJobNotFound(NotFound):
+    """No import job with this id that the caller may see."""
+
+    code = "import_job_not_found"
+
+
+class CustomerLimitReached(Conflict):
+    """The salesperson holds as many customers as the team's pool rules allow (details: held, limit)."""
+
+    code = "customer_limit_reached"
+
+
+class DailyTakeLimitReached(Conflict):
+    """The salesperson took as many customers from the pool today as the team allows."""
+
+    code = "daily_take_limit_reached"
+
+
+class PoolCooldown(Conflict):
+    """The former owner must wait before taking the same customer back (details: until)."""
+
+    code = "pool_cooldown"

@@ -14,10 +14,15 @@ Otherwise every non-blank row becomes an `ImportRow`; ``line_number`` is the row
 spreadsheet shows (the header of a plain file is row 1). Per-row problems go to ``errors``
 and the row is still returned, so the report can list it: missing name, invalid phone,
 birthday, decision level or next visit, contact details without a contact name, cells beyond
-the header, and a duplicate of an earlier row in the same file (same name key or a shared
-phone, the contact's phone included; ``duplicate_of_line`` names it, and
-``valid_but_repeated`` says that is the row's only problem). A row is compared with every
-earlier row, valid or not.
+the header, anything the entry schema of ``POST /customers`` refuses (`NewCustomerSchema`:
+lengths, NUL characters …; also in ``field_errors`` by field, as the JSON API reports them),
+and a duplicate of an earlier row in the same file (same name key or a shared phone, the
+contact's phone included; ``duplicate_of_line`` names it, and ``valid_but_repeated`` says
+that is the row's only problem). A row is compared with every earlier row, valid or not; a
+name the schema refuses is not compared (it never becomes a customer).
+
+`open_import` does the whole-file checks alone (quick: decoding and the CSV reader), so a
+refused file is answered at once; `ImportSheet.rows` then parses the rows lazily, in order.
 
 ``fields`` always has the same keys, in the shape of a new customer: ``name``, ``phones``
 (E.164), ``address``, ``industry``, ``birthday`` ("MM-DD" or "YYYY-MM-DD"), ``next_visit_at``
@@ -34,10 +39,12 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
+
+from marshmallow import ValidationError
 
 from customers.domain import (
     InvalidBirthday,
@@ -47,11 +54,15 @@ from customers.domain import (
 )
 from customers.normalize import (
     DEFAULT_PHONE_REGION,
+    CompanyName,
     InvalidCompanyName,
     InvalidPhone,
-    normalize_company_name,
+    analyse_company_name,
     normalize_phone,
+    quoted,
+    regions_differ,
 )
+from customers.schemas import NewCustomerSchema
 
 DEFAULT_VISIT_TIME = time(9, 0)  # a visit planned for a day starts the working day
 
@@ -74,7 +85,21 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "next_visit_at": ("下次拜访", "下次拜访时间", "下次拜访日期", "next visit", "next visit at"),
 }  # fmt: skip
 REQUIRED_FIELDS: tuple[str, ...] = ("name",)
+MAX_HEADER_LENGTH = 100  # a longer column title names no field
+MAX_VISIT_LENGTH = 40
 MULTI_COLUMN_FIELDS: frozenset[str] = frozenset({"phones"})
+# how the report names a field the entry schema refuses: the usual column title and the field
+FIELD_LABELS: dict[str, str] = {
+    "name": "公司名称", "phones": "电话", "address": "地址", "industry": "行业", "birthday": "成立日",
+    "next_visit_at": "下次拜访", "next_visit_contact": "联系人", "contacts": "联系人",
+}  # fmt: skip
+CONTACT_LABELS: dict[str, str] = {
+    "name": "联系人",
+    "title": "职位",
+    "phone": "联系人电话",
+    "decision_level": "决策级别",
+}
+_ENTRY_SCHEMA = NewCustomerSchema()
 
 _PHONE_SEPARATORS = re.compile(r"[/;；,，、|\n]+")
 _SCIENTIFIC_NOTATION = re.compile(r"\d(?:\.\d+)?e\+?\d+", re.IGNORECASE)
@@ -95,6 +120,7 @@ class ImportRow:
     line_number: int
     fields: dict[str, Any]
     errors: list[str] = field(default_factory=list)
+    field_errors: dict[str, Any] = field(default_factory=dict)  # the entry schema's, by field
     duplicate_of_line: int | None = None  # an earlier row of the same file is the same customer
     valid_but_repeated: bool = False  # the row's only problem is that an earlier row has it
 
@@ -104,6 +130,8 @@ class ImportRow:
 
 
 def _fold_header(text: str) -> str:
+    if len(text) > MAX_HEADER_LENGTH:
+        return ""  # no field's title; folding it would only cost time
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = re.sub(r"\([^)]*\)|\[[^\]]*\]|【[^】]*】", "", folded)  # 电话(必填), 名称【*】
     return "".join(char for char in folded if unicodedata.category(char)[0] not in "PSZC")
@@ -131,8 +159,35 @@ def decode_import(data: bytes) -> str:
     raise MalformedImport("无法识别文件编码：请另存为 UTF-8 或 GBK 编码的 CSV")
 
 
-def parse_import(data: bytes, phone_region: str = DEFAULT_PHONE_REGION) -> list[ImportRow]:
-    """Parse an uploaded CSV into one `ImportRow` per non-blank data row, errors included.
+@dataclass
+class ImportSheet:
+    """A file that passed the whole-file checks: its records, header and column mapping."""
+
+    records: list[list[str]]
+    header_index: int
+    columns: dict[int, str]
+
+    @property
+    def row_count(self) -> int:
+        """How many rows `rows` yields (the non-blank rows below the header)."""
+        return sum(1 for record in self.records[self.header_index + 1 :] if _has_content(record))
+
+    def rows(self, phone_region: str = DEFAULT_PHONE_REGION) -> Iterator[ImportRow]:
+        """One `ImportRow` per non-blank data row, in file order (parsed as it is asked for)."""
+        header_width = len(self.records[self.header_index])
+        first_row_of_name: dict[str, dict[str | None, int]] = {}
+        first_row_of_phone: dict[str, int] = {}
+        for index in range(self.header_index + 1, len(self.records)):
+            record = self.records[index]
+            if not _has_content(record):
+                continue
+            row, name_key = _parse_row(index + 1, record, self.columns, header_width, phone_region)
+            _mark_duplicates(row, name_key, first_row_of_name, first_row_of_phone)
+            yield row
+
+
+def open_import(data: bytes) -> ImportSheet:
+    """Decode and read the uploaded CSV and map its header, without parsing the rows.
 
     Raises `MalformedImport` when the file is refused whole (see the module docstring).
     """
@@ -140,20 +195,15 @@ def parse_import(data: bytes, phone_region: str = DEFAULT_PHONE_REGION) -> list[
     header_index = next((i for i, record in enumerate(records) if _has_content(record)), None)
     if header_index is None:
         raise MalformedImport("文件为空")
-    header = records[header_index]
-    columns = _map_header(header)
+    return ImportSheet(records, header_index, _map_header(records[header_index]))
 
-    rows: list[ImportRow] = []
-    first_row_of_name: dict[str, int] = {}
-    first_row_of_phone: dict[str, int] = {}
-    for index in range(header_index + 1, len(records)):
-        record = records[index]
-        if not _has_content(record):
-            continue
-        row, name_key = _parse_row(index + 1, record, columns, len(header), phone_region)
-        _mark_duplicates(row, name_key, first_row_of_name, first_row_of_phone)
-        rows.append(row)
-    return rows
+
+def parse_import(data: bytes, phone_region: str = DEFAULT_PHONE_REGION) -> list[ImportRow]:
+    """Parse an uploaded CSV into one `ImportRow` per non-blank data row, errors included.
+
+    Raises `MalformedImport` when the file is refused whole (see the module docstring).
+    """
+    return list(open_import(data).rows(phone_region))
 
 
 def _has_content(record: list[str]) -> bool:
@@ -193,7 +243,7 @@ def _parse_row(
     columns: dict[int, str],
     header_width: int,
     phone_region: str,
-) -> tuple[ImportRow, str | None]:
+) -> tuple[ImportRow, CompanyName | None]:
     cells: dict[str, list[str]] = {}
     for position, field_name in columns.items():
         value = record[position].strip() if position < len(record) else ""
@@ -209,15 +259,8 @@ def _parse_row(
         errors.append("本行的列比表头多")
 
     name = cell("name")
-    name_key: str | None = None
     if name is None:
         errors.append("缺少客户名称")
-    else:
-        try:
-            name_key = normalize_company_name(name)
-        except InvalidCompanyName as error:
-            errors.append(str(error))
-            name = None
 
     phones: list[str] = []
     for phones_cell in cells.get("phones", []):
@@ -249,7 +292,50 @@ def _parse_row(
         "next_visit_contact": next_visit_contact,
         "contacts": contacts,
     }
-    return ImportRow(line_number, fields, errors), name_key
+    field_errors = _entry_schema_errors(fields)
+    errors.extend(_described(field_errors))
+    name_key: CompanyName | None = None
+    if name is not None and "name" not in field_errors:
+        try:
+            name_key = analyse_company_name(name)
+        except InvalidCompanyName as error:
+            errors.append(str(error))
+            fields["name"] = None
+    return ImportRow(line_number, fields, errors, field_errors), name_key
+
+
+def _entry_schema_errors(fields: dict[str, Any]) -> dict[str, Any]:
+    """What `NewCustomerSchema` (the entry schema of POST /customers) says about the row's
+    values, by field; a missing name is already reported in the parser's words."""
+    payload = {key: value for key, value in fields.items() if value is not None}
+    try:
+        _ENTRY_SCHEMA.load(payload, partial=("name",) if "name" not in payload else ())
+    except ValidationError as error:
+        return _json_keys(error.messages)  # type: ignore[arg-type]
+    return {}
+
+
+def _json_keys(messages: dict[Any, Any]) -> dict[str, Any]:
+    # marshmallow keys a list's errors by int index; the report crosses RPC as JSON
+    return {
+        str(key): _json_keys(value) if isinstance(value, dict) else value for key, value in messages.items()
+    }
+
+
+def _described(field_errors: dict[str, Any], path: tuple[str, ...] = ()) -> list[str]:
+    """``公司名称（name）：Length must be between 1 and 200.`` for each message, nested ones too."""
+    described = []
+    for key, value in field_errors.items():
+        where = (*path, key)
+        if isinstance(value, dict):
+            described.extend(_described(value, where))
+            continue
+        if where[0] == "contacts" and len(where) == 3:
+            label = CONTACT_LABELS.get(where[2], "联系人")
+        else:
+            label = FIELD_LABELS.get(where[0], where[0])
+        described.extend(f"{label}（{'.'.join(where)}）：{message}" for message in value)
+    return described
 
 
 def _phone_or_error(raw: str, region: str, errors: list[str]) -> str | None:
@@ -257,7 +343,7 @@ def _phone_or_error(raw: str, region: str, errors: list[str]) -> str | None:
     if not raw:
         return None
     if _SCIENTIFIC_NOTATION.fullmatch(raw):
-        errors.append(f"电话号码被表格软件写成了科学计数法：{raw!r}，请把该列设为文本后重新导出")
+        errors.append(f"电话号码被表格软件写成了科学计数法：{quoted(raw)}，请把该列设为文本后重新导出")
         return None
     if spreadsheet_float := _SPREADSHEET_FLOAT.fullmatch(raw):
         raw = spreadsheet_float.group(1)  # 13800138000.0: a number column exported as float
@@ -269,7 +355,9 @@ def _phone_or_error(raw: str, region: str, errors: list[str]) -> str | None:
 
 
 def _parse_visit(raw: str, errors: list[str]) -> str | None:
-    match = _VISIT.fullmatch(unicodedata.normalize("NFKC", raw).strip())
+    match = (
+        None if len(raw) > MAX_VISIT_LENGTH else _VISIT.fullmatch(unicodedata.normalize("NFKC", raw).strip())
+    )
     if match is not None:
         year, month, day, hour, minute, second = match.groups()
         try:
@@ -281,7 +369,7 @@ def _parse_visit(raw: str, errors: list[str]) -> str | None:
             pass
         else:
             return moment.isoformat()
-    errors.append(f"下次拜访时间无效：{raw!r}（格式 YYYY-MM-DD 或 YYYY-MM-DD HH:MM）")
+    errors.append(f"下次拜访时间无效：{quoted(raw)}（格式 YYYY-MM-DD 或 YYYY-MM-DD HH:MM）")
     return None
 
 
@@ -302,7 +390,7 @@ def _contacts(
         level_match = _DECISION_LEVEL.fullmatch(unicodedata.normalize("NFKC", raw_level))
         try:
             if level_match is None:
-                raise InvalidDecisionLevel(f"决策级别必须是 1–5 的整数：{raw_level!r}")
+                raise InvalidDecisionLevel(f"决策级别必须是 1–5 的整数：{quoted(raw_level)}")
             decision_level = validate_decision_level(int(level_match.group(1)))
         except InvalidDecisionLevel as error:
             errors.append(str(error))
@@ -323,17 +411,21 @@ def _contacts(
 
 def _mark_duplicates(
     row: ImportRow,
-    name_key: str | None,
-    first_row_of_name: dict[str, int],
+    name_key: CompanyName | None,
+    first_row_of_name: dict[str, dict[str | None, int]],
     first_row_of_phone: dict[str, int],
 ) -> None:
+    """Mark a row that repeats an earlier one: the same name (by the rule of the entry: the
+    same key, unless both rows carry a region and the regions differ) or a shared phone."""
     valid_before = not row.errors
     if name_key is not None:
-        if name_key in first_row_of_name:
-            row.errors.append(f"与第 {first_row_of_name[name_key]} 行是同一客户（名称相同）")
-            row.duplicate_of_line = first_row_of_name[name_key]
+        regions = first_row_of_name.setdefault(name_key.key, {})
+        earlier = [line for region, line in regions.items() if not regions_differ(region, name_key.region)]
+        if earlier:
+            row.errors.append(f"与第 {min(earlier)} 行是同一客户（名称相同）")
+            row.duplicate_of_line = min(earlier)
         else:
-            first_row_of_name[name_key] = row.line_number
+            regions[name_key.region] = row.line_number
     row_phones = list(row.fields["phones"])
     row_phones += [contact["phone"] for contact in row.fields["contacts"] if contact["phone"]]
     for phone in row_phones:

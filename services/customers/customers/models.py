@@ -11,7 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from crm_common.models import service_metadata
@@ -50,7 +62,28 @@ class Customer(Base):
     pooled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     pooled_from: Mapped[int | None] = mapped_column(Integer)
     pool_reason: Mapped[str | None] = mapped_column(Text)
+    # the pool rules: why it is in the pool (constants.POOL_CAUSES), its latest won deal (from
+    # pipeline's opportunity_won) and when its owner was last warned of a return
+    pool_cause: Mapped[str | None] = mapped_column(String(16))
+    last_won_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    return_warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PoolSettings(Base):
+    """A team's pool rules (公海规则), set by its manager; a team without a row has the defaults."""
+
+    __tablename__ = "pool_settings"
+
+    team: Mapped[str] = mapped_column(String(64), primary_key=True)
+    followup_days: Mapped[int] = mapped_column(Integer)
+    won_deal_days: Mapped[int] = mapped_column(Integer)
+    warning_days: Mapped[int] = mapped_column(Integer)
+    max_customers: Mapped[int] = mapped_column(Integer)
+    max_daily_takes: Mapped[int] = mapped_column(Integer)
+    cooldown_days: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class CustomerKey(Base):
@@ -93,6 +126,8 @@ class OwnershipChange(Base):
     """A change of owner or of lifecycle status (entered, transferred, pooled, taken, archived)."""
 
     __tablename__ = "ownership_changes"
+    # the pool rules count a salesperson's takes of a day and find a former owner's last return
+    __table_args__ = (Index("ix_ownership_changes_to_owner_reason", "to_owner_id", "reason", "changed_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
@@ -206,3 +241,84 @@ class DuplicateSuspicion(Base):
     decided_by: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportJob(Base):
+    """A CSV import running in the background: the uploaded file, who it is for, its progress.
+
+    The runner that holds ``claim_token`` until ``lease_until`` is the only one working on it;
+    each batch commits its customers together with ``rows_done`` and the counts, so a job picked
+    up again after a restart resumes after the last committed batch.
+    """
+
+    __tablename__ = "import_jobs"
+    __table_args__ = (Index("ix_import_jobs_state_lease", "state", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    filename: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # dropped when the job ends
+    phone_region: Mapped[str] = mapped_column(String(8))
+    owner_id: Mapped[int] = mapped_column(Integer, index=True)
+    owner_name: Mapped[str | None] = mapped_column(String(100))
+    team: Mapped[str | None] = mapped_column(String(64), index=True)
+    submitted_by: Mapped[int] = mapped_column(Integer, index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    total_rows: Mapped[int] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims in a row without progress
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportJobRow(Base):
+    """One line of an import's per-row report, written with the batch that handled the row."""
+
+    __tablename__ = "import_job_rows"
+    __table_args__ = (Index("ix_import_job_rows_job_status", "job_id", "status", "line"),)
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("import_jobs.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(210))
+    customer_id: Mapped[int | None] = mapped_column(Integer)
+    errors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    field_errors: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    duplicate_of: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Handover(Base):
+    """The hand-over of a deactivated user's customers (one per ``user_deactivated`` event): to a
+    colleague (``to_owner_id``) or to the team pool (``to_owner_id`` null).
+
+    It is recorded, and committed, before the first customer moves; each batch of customers then
+    commits together with ``moved`` under the condition that ``claim_token`` still holds the lease,
+    so a hand-over cut short (a crash, a restart) is picked up again once ``lease_until`` passes and
+    moves only the customers the user still owns: none twice, none left behind.
+    """
+
+    __tablename__ = "handovers"
+    __table_args__ = (Index("ix_handovers_state_lease", "state", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    team: Mapped[str | None] = mapped_column(String(64))
+    to_owner_id: Mapped[int | None] = mapped_column(Integer)
+    to_owner_name: Mapped[str | None] = mapped_column(String(100))
+    by: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running, done
+    moved: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -32,13 +32,31 @@ A registered Chinese company name reads 行政区划 + 字号 + 行业 + 组织�
 7. Never an empty key: each step that would empty the name is skipped (有限公司 alone stays
    有限公司; a name that is only a bracket keeps the bracket's content). A name with no letter,
    digit or CJK character at all raises `InvalidCompanyName`.
+8. Size: a name longer than `MAX_NAME_LENGTH` characters (the entry limit), or one that NFKC
+   swells beyond `MAX_KEY_LENGTH` (the key column), raises `InvalidCompanyName` before any other
+   work, so no input makes these rules cost more than a bounded amount.
 
 Decisions, as a sales floor would take them
 -------------------------------------------
-- The same trade name registered in two cities collides: 上海华为贸易 = 深圳华为贸易. For 撞单
-  this is the safer error. A false block is visible at once (the salesperson is told who
-  owns the customer and asks the manager, who resolves the real exception); a missed
-  duplicate is invisible and is exactly two salespeople chasing one buyer.
+- Regions (KEY_VERSION 2). Chinese company names are unique only within the registering
+  region, and common trade names (恒发, 宏达, 鑫源) exist in hundreds of cities. So the key drops
+  the region but remembers it: `analyse_company_name` gives the key and the *explicit region*,
+  the canonical path of the region prefix it stripped (rule 5: 深圳市 → ``广东/深圳``,
+  广东省深圳市 → ``广东/深圳``, 深圳市南山区 → ``广东/深圳/南山区``, Shenzhen … → ``广东/深圳``)
+  or, without one, of a bracket that holds only a region (恒发五金（广州）有限公司 → ``广东/广州``).
+  Levels are resolved with `REGIONS_FILE` (a city gets its province, a county-level city its
+  prefecture); a district the file does not know is kept as written. A region kept as part of
+  the trade name (rule 6: 北京银行, 深圳华为) is no explicit region.
+  The rule: two names with the same key **block** each other unless both carry an explicit
+  region and the regions differ (`regions_differ`); then the entry is accepted and the pair is
+  flagged to the manager as 同字号，不同地区. A region on one side only still blocks
+  (深圳市华为技术 = 华为技术), and so do two writings of one region (广东省深圳市X = 深圳市X).
+  Regions at different depths are different regions (广东省X / 深圳市X, 深圳市X / 深圳市南山区X):
+  a province-level and a city-level registration are two entities, so the pair is flagged, never
+  blocked — a block must never refuse a different company; the manager sees every flag.
+  In the duplicate block a name holds `exact_name_key`: its key, qualified by its region when
+  it has one (恒发五金@广东/深圳), so the database's unique key refuses two entries of one name in
+  one region even when they race.
 - A branch office is a separate customer: 华为技术有限公司北京分公司 buys on its own and may
   belong to another salesperson. Its key keeps the branch marker, head and branch joined by
   `BRANCH_SEPARATOR`: 华为技术/北京分公司. It does not block the head office nor another
@@ -50,220 +68,63 @@ Decisions, as a sales floor would take them
 - Sister companies with a different trade name (华为 / 荣耀) are different customers, and so
   are two companies of one group with different industry words (华为技术 / 华为投资控股):
   those are for the fuzzy scan and the manager, not for a hard block.
-- Not handled: traditional vs simplified characters beyond the legal suffixes (華為 ≠ 华为),
-  Chinese vs English names of one company (华为技术 ≠ Huawei Technologies), typos. The fuzzy
-  scan and the manager cover what an exact key cannot.
+- Not blocked, only flagged by the fuzzy scan (domain): traditional vs simplified characters
+  beyond the legal suffixes (華為 ≠ 华为: 繁简), homophones (阿里吧吧 ≠ 阿里巴巴: 同音), Chinese vs
+  English names of one company (华为技术 ≠ Huawei Technologies: 中英文名), typos. `to_simplified`
+  and `pinyin_syllables` are what the scan compares with.
 
-Keys are stored with a unique constraint; `KEY_VERSION` changes whenever these rules do, so
-stored keys can be recomputed.
+Keys are stored with a unique constraint; `KEY_VERSION` changes whenever these rules do, and
+``crm-customers-rekey`` (customers.rekey) recomputes stored keys.
 
 Phones
 ------
-E.164 via phonenumbers, default region CN. Extensions are dropped (转, 分机, ext., x, #, and a
-trailing "-808" after a complete landline), so a switchboard and its extensions are one
-phone. An invalid number raises `InvalidPhone`.
+One normaliser for the whole project: `crm_common.phones.normalize_phone` (E.164, extensions
+dropped), re-exported here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-import phonenumbers
+from crm_common.phones import InvalidPhone, normalize_phone  # noqa: F401 — re-exported
+from customers.constants import (  # noqa: F401 — re-exported
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PHONE_LENGTH,
+    QUOTED_LENGTH,
+    quoted,
+)
+from customers.normalize_tables import (  # noqa: F401 — re-exported
+    BRANCH_MARKERS,
+    CHINESE_LEGAL_FORMS,
+    CITIES,
+    INDUSTRY_WORDS,
+    LATIN_BRANCH_MARKERS,
+    LATIN_LEGAL_FORMS,
+    MAX_READINGS,
+    PINYIN_REGIONS,
+    PROVINCES,
+    pinyin_readings,
+    pinyin_syllables,
+    to_simplified,
+)
 
-KEY_VERSION = 1
+KEY_VERSION = 2
 BRANCH_SEPARATOR = "/"
+REGION_SEPARATOR = "@"
+REGIONS_FILE = Path(__file__).with_name("data") / "regions.tsv"
 DEFAULT_PHONE_REGION = "CN"
+MAX_FOLDED_LENGTH = 2 * MAX_KEY_LENGTH  # the rules below never see more text than this
 
 
 class InvalidCompanyName(ValueError):
     """The name has nothing a key can be made of (empty, or only punctuation)."""
 
-
-class InvalidPhone(ValueError):
-    """The text is not a valid phone number in the given default region."""
-
-    def __init__(self, raw: str, region: str, reason: str) -> None:
-        self.raw = raw
-        self.region = region
-        self.reason = reason
-        super().__init__(f"电话号码无效：{raw!r}（{reason}，默认地区 {region}）")
-
-
-# --- data tables -----------------------------------------------------------------------
-
-# bare name → written forms with their administrative marker
-PROVINCES: dict[str, tuple[str, ...]] = {
-    "北京": ("北京市",),
-    "上海": ("上海市",),
-    "天津": ("天津市",),
-    "重庆": ("重庆市",),
-    "河北": ("河北省",),
-    "山西": ("山西省",),
-    "辽宁": ("辽宁省",),
-    "吉林": ("吉林省", "吉林市"),
-    "黑龙江": ("黑龙江省",),
-    "江苏": ("江苏省",),
-    "浙江": ("浙江省",),
-    "安徽": ("安徽省",),
-    "福建": ("福建省",),
-    "江西": ("江西省",),
-    "山东": ("山东省",),
-    "河南": ("河南省",),
-    "湖北": ("湖北省",),
-    "湖南": ("湖南省",),
-    "广东": ("广东省",),
-    "海南": ("海南省",),
-    "四川": ("四川省",),
-    "贵州": ("贵州省",),
-    "云南": ("云南省",),
-    "陕西": ("陕西省",),
-    "甘肃": ("甘肃省",),
-    "青海": ("青海省",),
-    "台湾": ("台湾省",),
-    "内蒙古": ("内蒙古自治区",),
-    "广西": ("广西壮族自治区", "广西自治区"),
-    "西藏": ("西藏自治区",),
-    "宁夏": ("宁夏回族自治区", "宁夏自治区"),
-    "新疆": ("新疆维吾尔自治区", "新疆自治区"),
-    "香港": ("香港特别行政区",),
-    "澳门": ("澳门特别行政区",),
-}
-
-# Prefecture-level cities (and a few large county-level ones), written with or without 市.
-# Left out on purpose because they are everyday words or common trade names:
-# 白银 安康 大同 北海 普洱 朝阳 三明 中卫 吉安 永州 长治 金昌 白山 黑河.
-CITIES: tuple[str, ...] = (
-    # 河北
-    "石家庄", "唐山", "秦皇岛", "邯郸", "邢台", "保定", "张家口", "承德", "沧州", "廊坊", "衡水",
-    # 山西
-    "太原", "阳泉", "晋城", "朔州", "晋中", "运城", "忻州", "临汾", "吕梁",
-    # 内蒙古
-    "呼和浩特", "包头", "乌海", "赤峰", "通辽", "鄂尔多斯", "呼伦贝尔", "巴彦淖尔", "乌兰察布",
-    # 辽宁
-    "沈阳", "大连", "鞍山", "抚顺", "本溪", "丹东", "锦州", "营口", "阜新", "辽阳", "盘锦",
-    "铁岭", "葫芦岛",
-    # 吉林
-    "长春", "四平", "辽源", "通化", "松原", "白城",
-    # 黑龙江
-    "哈尔滨", "齐齐哈尔", "鸡西", "鹤岗", "双鸭山", "大庆", "伊春", "佳木斯", "七台河", "牡丹江",
-    "绥化",
-    # 江苏
-    "南京", "无锡", "徐州", "常州", "苏州", "南通", "连云港", "淮安", "盐城", "扬州", "镇江",
-    "泰州", "宿迁", "昆山", "江阴", "张家港", "常熟",
-    # 浙江
-    "杭州", "宁波", "温州", "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水",
-    "义乌", "慈溪", "余姚", "诸暨", "乐清", "瑞安",
-    # 安徽
-    "合肥", "芜湖", "蚌埠", "淮南", "马鞍山", "淮北", "铜陵", "安庆", "黄山", "滁州", "阜阳",
-    "宿州", "六安", "亳州", "池州", "宣城",
-    # 福建
-    "福州", "厦门", "莆田", "泉州", "漳州", "南平", "龙岩", "宁德", "晋江",
-    # 江西
-    "南昌", "景德镇", "萍乡", "九江", "新余", "鹰潭", "赣州", "宜春", "抚州", "上饶",
-    # 山东
-    "济南", "青岛", "淄博", "枣庄", "东营", "烟台", "潍坊", "济宁", "泰安", "威海", "日照",
-    "临沂", "德州", "聊城", "滨州", "菏泽",
-    # 河南
-    "郑州", "开封", "洛阳", "平顶山", "安阳", "鹤壁", "新乡", "焦作", "濮阳", "许昌", "漯河",
-    "三门峡", "南阳", "商丘", "信阳", "周口", "驻马店",
-    # 湖北
-    "武汉", "黄石", "十堰", "宜昌", "襄阳", "鄂州", "荆门", "孝感", "荆州", "黄冈", "咸宁", "随州",
-    # 湖南
-    "长沙", "株洲", "湘潭", "衡阳", "邵阳", "岳阳", "常德", "张家界", "益阳", "郴州", "怀化", "娄底",
-    # 广东
-    "广州", "韶关", "深圳", "珠海", "汕头", "佛山", "江门", "湛江", "茂名", "肇庆", "惠州", "梅州",
-    "汕尾", "河源", "阳江", "清远", "东莞", "中山", "潮州", "揭阳", "云浮",
-    # 广西
-    "南宁", "柳州", "桂林", "梧州", "防城港", "钦州", "贵港", "玉林", "百色", "贺州", "河池", "来宾",
-    "崇左",
-    # 海南
-    "海口", "三亚", "儋州",
-    # 四川
-    "成都", "自贡", "攀枝花", "泸州", "德阳", "绵阳", "广元", "遂宁", "内江", "乐山", "南充", "眉山",
-    "宜宾", "广安", "达州", "雅安", "巴中", "资阳",
-    # 贵州
-    "贵阳", "六盘水", "遵义", "安顺", "毕节", "铜仁",
-    # 云南
-    "昆明", "曲靖", "玉溪", "保山", "昭通", "丽江", "临沧",
-    # 西藏
-    "拉萨", "日喀则", "林芝",
-    # 陕西
-    "西安", "铜川", "宝鸡", "咸阳", "渭南", "延安", "汉中", "榆林", "商洛",
-    # 甘肃
-    "兰州", "嘉峪关", "天水", "武威", "张掖", "平凉", "酒泉", "庆阳", "定西", "陇南",
-    # 青海
-    "西宁", "海东",
-    # 宁夏
-    "银川", "石嘴山", "吴忠", "固原",
-    # 新疆
-    "乌鲁木齐", "克拉玛依", "吐鲁番", "哈密",
-)  # fmt: skip
-
-# Pinyin region words as they open English company names (lower case, words space-separated).
-PINYIN_REGIONS: tuple[str, ...] = (
-    "beijing", "shanghai", "tianjin", "chongqing", "guangdong", "guangzhou", "shenzhen",
-    "dongguan", "foshan", "zhuhai", "zhongshan", "huizhou", "shantou", "zhejiang", "hangzhou",
-    "ningbo", "wenzhou", "jiaxing", "shaoxing", "yiwu", "jiangsu", "nanjing", "suzhou", "wuxi",
-    "changzhou", "nantong", "kunshan", "shandong", "jinan", "qingdao", "yantai", "weifang",
-    "fujian", "fuzhou", "xiamen", "quanzhou", "hubei", "wuhan", "hunan", "changsha", "henan",
-    "zhengzhou", "hebei", "shijiazhuang", "tangshan", "shanxi", "taiyuan", "shaanxi", "xian",
-    "xi an", "sichuan", "chengdu", "yunnan", "kunming", "guizhou", "guiyang", "anhui", "hefei",
-    "jiangxi", "nanchang", "liaoning", "shenyang", "dalian", "jilin", "changchun",
-    "heilongjiang", "harbin", "guangxi", "nanning", "hainan", "haikou", "sanya", "gansu",
-    "lanzhou", "qinghai", "xining", "ningxia", "yinchuan", "xinjiang", "urumqi",
-    "inner mongolia", "hohhot", "tibet", "lhasa", "hong kong", "hongkong", "macau", "macao",
-    "taiwan",
-)  # fmt: skip
-
-# Legal forms, longest first where one contains another.
-CHINESE_LEGAL_FORMS: tuple[str, ...] = (
-    "个人独资企业", "股份有限公司", "有限责任公司", "有限責任公司", "普通合伙企业", "有限合伙企业",
-    "有限公司", "股份公司", "合伙企业", "总公司", "總公司", "公司", "集团", "集團",
-)  # fmt: skip
-LATIN_LEGAL_FORMS: frozenset[str] = frozenset(
-    {
-        "co", "company", "ltd", "limited", "inc", "incorporated", "corp", "corporation",
-        "llc", "gmbh", "plc", "pte", "pty", "group", "lp", "llp",
-    }
-)  # fmt: skip
-
-BRANCH_MARKERS: tuple[str, ...] = (
-    "分公司", "分理处", "办事处", "代表处", "营业部", "分厂", "分店", "分行", "支行", "分部", "分所",
-)  # fmt: skip
-LATIN_BRANCH_MARKERS: tuple[str, ...] = (
-    "representative office", "rep office", "branch office", "branch",
-)  # fmt: skip
-
-# Words that describe a trade, not name one: a region followed only by these is the trade name.
-INDUSTRY_WORDS: frozenset[str] = frozenset(
-    {
-        "贸易", "商贸", "经贸", "外贸", "进出口", "国际", "科技", "技术", "信息", "网络", "软件", "数据",
-        "智能", "电子", "电器", "电气", "电力", "能源", "通信", "通讯", "机械", "设备", "机电", "仪器",
-        "仪表", "自动化", "实业", "工业", "产业", "企业", "投资", "资本", "资产", "控股", "金融", "银行",
-        "商业银行", "农商银行", "农村商业银行", "保险", "证券", "信托", "基金", "发展", "建设", "建筑",
-        "工程", "建工", "地产", "房地产", "置业", "物业", "物流", "运输", "货运", "快递", "航空", "港务",
-        "交通", "公交", "地铁", "化工", "化纤", "医药", "药业", "制药", "生物", "医疗", "医院", "食品",
-        "饮料", "啤酒", "酒业", "乳业", "农业", "畜牧", "服装", "服饰", "纺织", "印染", "鞋业", "家具",
-        "家居", "装饰", "装修", "设计", "咨询", "管理", "服务", "文化", "传媒", "广告", "教育", "培训",
-        "旅游", "酒店", "餐饮", "汽车", "汽配", "新能源", "环保", "水务", "燃气", "热力", "钢铁", "有色",
-        "矿业", "水泥", "五金", "塑料", "塑胶", "橡胶", "陶瓷", "玻璃", "照明", "光电", "材料", "新材料",
-        "包装", "印刷", "纸业", "制造", "制品", "加工", "用品", "日用品", "百货", "超市", "商业", "商场",
-        "商厦", "供应链", "电商", "电子商务", "中心", "研究院", "大学", "学院", "日报", "电视台", "广播",
-        "trading", "trade", "import", "export", "and", "international", "technology",
-        "technologies", "tech", "information", "network", "software", "electronics",
-        "electronic", "electric", "machinery", "equipment", "industrial", "industries",
-        "industry", "investment", "investments", "holding", "holdings", "bank", "insurance",
-        "securities", "development", "construction", "engineering", "real", "estate",
-        "property", "logistics", "shipping", "transport", "chemical", "chemicals",
-        "pharmaceutical", "pharmaceuticals", "biotech", "medical", "food", "foods", "beer",
-        "brewery", "textile", "textiles", "garment", "garments", "furniture", "consulting",
-        "management", "service", "services", "media", "education", "travel", "hotel",
-        "automotive", "auto", "energy", "power", "materials", "manufacturing", "products",
-        "enterprise", "enterprises", "commercial", "supply", "chain",
-    }
-)  # fmt: skip
 
 # --- patterns ------------------------------------------------------------------------------
 
@@ -278,8 +139,6 @@ _TRAILING_BRACKETED = re.compile(
     f"[{re.escape(_CLOSE_BRACKETS)}]\\s*$"
 )
 _DISTRICT = re.compile(r"[\u4e00-\u9fff]{2,3}?[区县]")
-_CHINESE_EXTENSION = re.compile(r"\s*(?:转接|转|分机号?|分機|内线)\s*")
-_TRAILING_EXTENSION = re.compile(r"(.*\d)\s*-\s*\d{1,6}")
 
 
 def _region_forms() -> list[tuple[str, str, bool]]:
@@ -298,6 +157,9 @@ def _region_forms() -> list[tuple[str, str, bool]]:
 _REGION_FORMS = _region_forms()
 _MARKED_REGION = re.compile("|".join(re.escape(text) for text, _bare, marked in _REGION_FORMS if marked))
 _BARE_OF_MARKED = {text: bare for text, bare, marked in _REGION_FORMS if marked}
+_BARE_OF_FORM = {text: bare for text, bare, _marked in _REGION_FORMS}
+_MARKED_BY_FORM = {text: marked for text, _bare, marked in _REGION_FORMS}
+_REGION_LENGTHS = sorted({len(text) for text, _bare, _marked in _REGION_FORMS}, reverse=True)
 _LEGAL_FORM_ANYWHERE = re.compile(
     "|".join(re.escape(form) for form in CHINESE_LEGAL_FORMS)
     + "|"
@@ -305,26 +167,154 @@ _LEGAL_FORM_ANYWHERE = re.compile(
 )
 
 
+# Pinyin region words that the rule of pypinyin below would not give, or would give ambiguously.
+_PINYIN_REGION_NAMES: dict[str, str] = {
+    "shanxi": "山西", "shaanxi": "陕西", "xi an": "西安", "xian": "西安", "inner mongolia": "内蒙古",
+    "hong kong": "香港", "hongkong": "香港", "macau": "澳门", "macao": "澳门", "tibet": "西藏",
+    "urumqi": "乌鲁木齐", "harbin": "哈尔滨", "hohhot": "呼和浩特", "lhasa": "拉萨",
+}  # fmt: skip
+
+
+def _load_regions() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(name by six-digit adcode, adcodes by name) from `REGIONS_FILE`."""
+    by_code: dict[str, str] = {}
+    by_name: dict[str, list[str]] = {}
+    with REGIONS_FILE.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#") or not line.strip():
+                continue
+            code, name = line.rstrip("\n").split("\t")
+            by_code[code] = name
+            by_name.setdefault(name, []).append(code)
+    return by_code, by_name
+
+
+_REGION_NAME_BY_CODE, _REGION_CODES_BY_NAME = _load_regions()
+_PROVINCE_OF_CODE: dict[str, str] = {
+    code[:2]: bare
+    for bare, forms in PROVINCES.items()
+    for code, name in _REGION_NAME_BY_CODE.items()
+    if code.endswith("0000") and name in forms
+}
+_PROVINCE_CODE = {bare: prefix + "0000" for prefix, bare in _PROVINCE_OF_CODE.items()}
+
+
+_CHINESE_OF_PINYIN_REGION: dict[str, str] = {
+    **{
+        "".join(pinyin_syllables(bare)): bare
+        for bare in (*PROVINCES, *CITIES)
+        if "".join(pinyin_syllables(bare)) in PINYIN_REGIONS
+    },
+    **_PINYIN_REGION_NAMES,
+}
+
+
+def _region_path(cuts: list[tuple[int, bool, str]]) -> str | None:
+    """The canonical path (``广东/深圳/南山区``) of the regions written at the start of a name,
+    each level resolved with `REGIONS_FILE` (a city gets its province, a county-level city its
+    prefecture); a district the file does not know is kept as written."""
+    code: str | None = None
+    unknown: str | None = None
+    for _end, _marked, written in cuts:
+        bare = _BARE_OF_FORM.get(written, written)
+        bare = _CHINESE_OF_PINYIN_REGION.get(bare, bare)
+        if bare in PROVINCES:
+            if code is None or code[:2] != _PROVINCE_CODE.get(bare, "")[:2]:
+                code = _PROVINCE_CODE.get(bare)
+            continue
+        codes = _REGION_CODES_BY_NAME.get(bare + "市") or _REGION_CODES_BY_NAME.get(written) or []
+        within = [c for c in codes if code is None or c.startswith(code.rstrip("0")[:4] or code[:2])]
+        if within:
+            code = within[0]
+        elif code is not None:
+            unknown = written
+    if code is None:
+        return None
+    parts = [_PROVINCE_OF_CODE.get(code[:2], _REGION_NAME_BY_CODE.get(code[:2] + "0000", code))]
+    city = _REGION_NAME_BY_CODE.get(code[:4] + "00")
+    if code[2:4] != "00" and city is not None:
+        parts.append(city[:-1] if city.endswith("市") and len(city) > 2 else city)
+    if code[4:] != "00":
+        parts.append(_REGION_NAME_BY_CODE[code])
+    if unknown:
+        parts.append(unknown)
+    return "/".join(parts)
+
+
 # --- company names --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8192)  # an entry asks for the same key several times; the rules are pure
-def normalize_company_name(name: str) -> str:
-    """Return the exact duplicate key of a company name (rules in the module docstring).
+@dataclass(frozen=True)
+class CompanyName:
+    """A company name as the duplicate rules see it: its key and its explicit region.
 
-    A branch office gives ``<head key>/<branch>``, e.g. ``华为技术/北京分公司``.
-    Raises `InvalidCompanyName` when the name has no letter, digit or CJK character.
+    ``region`` is the canonical path of the region the name was registered under (province/
+    city/district from `REGIONS_FILE`, e.g. ``广东/深圳`` for 深圳市…, ``广东/深圳/南山区`` for
+    深圳市南山区…), or None when the name carries none (see "Regions" in the module docstring).
     """
+
+    key: str
+    region: str | None
+
+
+@lru_cache(maxsize=8192)  # an entry asks for the same key several times; the rules are pure
+def analyse_company_name(name: str) -> CompanyName:
+    """The key and the explicit region of a company name (rules in the module docstring).
+
+    A branch office gives ``<head key>/<branch>``, e.g. ``华为技术/北京分公司``; its region is the
+    head office's. Raises `InvalidCompanyName` when the name has no letter, digit or CJK
+    character, or is longer than `MAX_NAME_LENGTH` (or than `MAX_FOLDED_LENGTH` once folded).
+    """
+    if len(name or "") > MAX_NAME_LENGTH:
+        raise InvalidCompanyName(f"公司名称过长：{len(name)} 个字符，最多 {MAX_NAME_LENGTH} 个")
     folded = unicodedata.normalize("NFKC", name or "").casefold()
+    if len(folded) > MAX_FOLDED_LENGTH:
+        raise InvalidCompanyName(f"公司名称过长：规范化后 {len(folded)} 个字符，最多 {MAX_FOLDED_LENGTH} 个")
     head, branch = _split_branch(folded)
     if branch is not None:
-        head_key = _name_key(head)
+        head_key, region = _name_key(head)
         if head_key:
-            return head_key + BRANCH_SEPARATOR + _branch_key(branch)
-    key = _name_key(folded)
+            key = head_key + BRANCH_SEPARATOR + _branch_key(branch)
+            if len(key) > MAX_KEY_LENGTH:
+                raise InvalidCompanyName(
+                    f"公司名称过长：规范化后 {len(key)} 个字符，最多 {MAX_KEY_LENGTH} 个"
+                )
+            return CompanyName(key, region)
+    key, region = _name_key(folded)
     if not key:
-        raise InvalidCompanyName(f"公司名称无效：{name!r}（没有文字或数字）")
-    return key
+        raise InvalidCompanyName(f"公司名称无效：{quoted(name)}（没有文字或数字）")
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidCompanyName(f"公司名称过长：规范化后 {len(key)} 个字符，最多 {MAX_KEY_LENGTH} 个")
+    return CompanyName(key, region)
+
+
+def normalize_company_name(name: str) -> str:
+    """Return the name key of a company name: `analyse_company_name` without the region."""
+    return analyse_company_name(name).key
+
+
+def company_region(name: str) -> str | None:
+    """The explicit region of a company name (``广东/深圳``), None when it has none."""
+    return analyse_company_name(name).region
+
+
+def exact_name_key(key: str, region: str | None) -> str:
+    """The name's key in the duplicate block: the name key, qualified by its region when the
+    name has one (``恒发五金@广东/深圳``). Two names with different regions then hold different
+    keys; the rule that a region on one side only still blocks is applied by the lookup
+    (domain.name_block_keys). Never longer than `MAX_KEY_LENGTH`: a long one ends in a digest."""
+    if region is None:
+        return key
+    qualified = key + REGION_SEPARATOR + region
+    if len(qualified) <= MAX_KEY_LENGTH:
+        return qualified
+    digest = hashlib.blake2b(qualified.encode(), digest_size=16).hexdigest()
+    return key[: MAX_KEY_LENGTH - len(digest) - 1] + REGION_SEPARATOR + digest
+
+
+def regions_differ(a: str | None, b: str | None) -> bool:
+    """Whether two names are in different regions: both carry one and the paths differ."""
+    return a is not None and b is not None and a != b
 
 
 def split_branch_key(key: str) -> tuple[str, str | None]:
@@ -333,14 +323,29 @@ def split_branch_key(key: str) -> tuple[str, str | None]:
     return (head, branch) if separator else (key, None)
 
 
-def _name_key(text: str) -> str:
+def _name_key(text: str) -> tuple[str, str | None]:
+    bracket_region = _bracketed_region(text)
     words = _words(_remove_bracketed(text))
     if not words:
         # the whole name was bracketed: its content is all there is
         words = _words(text)
+        bracket_region = None
     words = _strip_legal_forms(words)
-    words = _strip_region_prefix(words)
-    return words.replace(" ", "")
+    words, region = _strip_region_prefix(words)
+    return words.replace(" ", ""), region or bracket_region
+
+
+def _bracketed_region(text: str) -> str | None:
+    """The region written in brackets (恒发五金（广州）有限公司, Hengfa (Guangzhou) Ltd.): the
+    first bracket whose whole content is a region."""
+    for match in _BRACKETED.finditer(text):
+        words = _words(match.group(0))
+        if not words:
+            continue
+        regions, end = _region_run(words)
+        if regions and end >= len(words):
+            return _region_path(regions)
+    return None
 
 
 def _remove_bracketed(text: str) -> str:
@@ -377,18 +382,22 @@ def _strip_one_legal_form(words: str) -> str | None:
 
 def _match_region(words: str, position: int) -> tuple[int, bool] | None:
     """Length of the region written at ``position`` and whether it carried its marker."""
-    for text, _bare, marked in _REGION_FORMS:
-        if not words.startswith(text, position):
+    for length in _REGION_LENGTHS:  # longest first: a dictionary probe per length, not per form
+        text = words[position : position + length]
+        marked = _MARKED_BY_FORM.get(text)
+        if marked is None or len(text) < length:
             continue
-        end = position + len(text)
+        end = position + length
         if text.isascii() and end < len(words) and words[end] != " ":
             continue  # a pinyin region must be a whole word: "xiamenite" is not Xiamen
-        return len(text), marked
+        return length, marked
     return None
 
 
-def _strip_region_prefix(words: str) -> str:
-    cuts: list[tuple[int, bool]] = []
+def _region_run(words: str) -> tuple[list[tuple[int, bool, str]], int]:
+    """The regions written one after another at the start of ``words``: (end, marked, what
+    was written) each, and where the run ends."""
+    cuts: list[tuple[int, bool, str]] = []
     position = 0
     while True:
         region = _match_region(words, position)
@@ -398,15 +407,22 @@ def _strip_region_prefix(words: str) -> str:
             length, marked = district.end() - position, True
         else:
             break
+        written = words[position : position + length]
         position += length
         while position < len(words) and words[position] == " ":
             position += 1
-        cuts.append((position, marked))
-    for cut, marked in reversed(cuts):
+        cuts.append((position, marked, written))
+    return cuts, position
+
+
+def _strip_region_prefix(words: str) -> tuple[str, str | None]:
+    cuts, _end = _region_run(words)
+    for index in range(len(cuts) - 1, -1, -1):
+        cut, marked, _written = cuts[index]
         remainder = words[cut:]
         if _is_trade_name(remainder, marked):
-            return remainder
-    return words
+            return remainder, _region_path(cuts[: index + 1])
+    return words, None
 
 
 def _is_trade_name(remainder: str, region_was_marked: bool) -> bool:
@@ -416,14 +432,23 @@ def _is_trade_name(remainder: str, region_was_marked: bool) -> bool:
     return not _is_only_industry_words(compact)
 
 
+def _industry_words_by_first_character() -> dict[str, tuple[str, ...]]:
+    words: dict[str, list[str]] = {}
+    for word in INDUSTRY_WORDS:
+        words.setdefault(word[:1], []).append(word)
+    return {first: tuple(sorted(group)) for first, group in words.items()}
+
+
+_INDUSTRY_WORDS_BY_FIRST = _industry_words_by_first_character()  # only words that can start here
+
+
 @lru_cache(maxsize=4096)
 def _is_only_industry_words(compact: str) -> bool:
     if not compact:
         return True
     return any(
         compact.startswith(word) and _is_only_industry_words(compact[len(word) :])
-        for word in INDUSTRY_WORDS
-        if len(word) <= len(compact)
+        for word in _INDUSTRY_WORDS_BY_FIRST.get(compact[0], ())
     )
 
 
@@ -463,35 +488,3 @@ def _branch_marker_at_end(words: str) -> str | None:
 def _branch_key(branch: str) -> str:
     words = _MARKED_REGION.sub(lambda match: _BARE_OF_MARKED[match.group(0)], _words(branch))
     return words.replace(" ", "")
-
-
-# --- phones -------------------------------------------------------------------------------------
-
-
-def normalize_phone(raw: str, region: str = DEFAULT_PHONE_REGION) -> str:
-    """Return the phone as E.164 (``+8613800138000``), extension dropped.
-
-    ``region`` is the default for numbers written without a country code.
-    Raises `InvalidPhone` for an empty or invalid number, `ValueError` for an unknown region.
-    """
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"unknown phone region {region!r}")
-    text = unicodedata.normalize("NFKC", raw or "").strip()
-    if not text:
-        raise InvalidPhone(raw, region, "号码为空")
-    text = _CHINESE_EXTENSION.sub(" ext. ", text)
-    number = _parse_valid_number(text, region)
-    if number is None and (dashed := _TRAILING_EXTENSION.fullmatch(text)):
-        # 021-12345678-808: the last group is an extension when the rest is a whole number
-        number = _parse_valid_number(dashed.group(1), region)
-    if number is None:
-        raise InvalidPhone(raw, region, "不是有效的电话号码")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _parse_valid_number(text: str, region: str) -> phonenumbers.PhoneNumber | None:
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    return number if phonenumbers.is_valid_number(number) else None

@@ -4,9 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from customers.domain import FOLLOWUP_KINDS, MAX_ID, STATUSES, InvalidBirthday, parse_birthday
+from crm_common.fields import DateTime
+from customers.constants import (
+    DEFAULT_COOLDOWN_DAYS,
+    DEFAULT_FOLLOWUP_DAYS,
+    DEFAULT_MAX_CUSTOMERS,
+    DEFAULT_MAX_DAILY_TAKES,
+    DEFAULT_WARNING_DAYS,
+    DEFAULT_WON_DEAL_DAYS,
+    FOLLOWUP_KINDS,
+    MAX_BIRTHDAY_LENGTH,
+    MAX_CUSTOMERS_LIMIT,
+    MAX_ID,
+    MAX_NAME_LENGTH,
+    MAX_PHONE_LENGTH,
+    MAX_POOL_DAYS,
+    STATUSES,
+    InvalidBirthday,
+    parse_birthday,
+)
+
+# One set of limits for every way a customer comes in: JSON entry, amendments (the same schema,
+# partial), the CSV import (each row is loaded with NewCustomerSchema) and the events customers
+# consumes (CustomerEventSchema). The domain refuses anything longer too (customers.normalize).
+NAME = validate.Length(min=1, max=MAX_NAME_LENGTH)
+PHONE = validate.Length(max=MAX_PHONE_LENGTH)
+MAX_PHONES = 10
+MAX_CONTACTS = 20
 
 
 class Text(fields.String):
@@ -38,7 +64,7 @@ def _id(strict: bool = True, **kwargs: Any) -> fields.Integer:
 class ContactSchema(Schema):
     name = Text(required=True, validate=validate.Length(min=1, max=100))
     title = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    phone = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    phone = Text(load_default=None, allow_none=True, validate=PHONE)
     decision_level = fields.Integer(
         load_default=None,
         allow_none=True,
@@ -48,26 +74,48 @@ class ContactSchema(Schema):
     )
 
 
-class NewCustomerSchema(Schema):
-    name = Text(required=True, validate=validate.Length(min=1, max=200))
-    phone = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    phones = fields.List(
-        Text(validate=validate.Length(max=40)), load_default=list, validate=validate.Length(max=10)
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("give the reason")
+
+
+class OverrideSchema(Schema):
+    reason = Text(
+        required=True,
+        validate=[validate.Length(min=1, max=500), _not_blank],
+        metadata={"description": "why this entry is let through although it matches a customer"},
     )
+
+
+class NewCustomerSchema(Schema):
+    name = Text(required=True, validate=NAME)
+    phone = Text(load_default=None, allow_none=True, validate=PHONE)
+    phones = fields.List(Text(validate=PHONE), load_default=list, validate=validate.Length(max=MAX_PHONES))
     address = Text(load_default=None, allow_none=True, validate=validate.Length(max=300))
     industry = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
     birthday = Text(
         load_default=None,
         allow_none=True,
-        validate=[validate.Length(max=20), _birthday],
+        validate=[validate.Length(max=MAX_BIRTHDAY_LENGTH), _birthday],
         metadata={"description": "founding day or owner's birthday: MM-DD or YYYY-MM-DD"},
     )
-    next_visit_at = fields.DateTime(
+    next_visit_at = DateTime(
         load_default=None, allow_none=True, metadata={"description": "ISO 8601; without a zone, local time"}
     )
     next_visit_contact = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
     referred_by = _id(load_default=None, allow_none=True)
-    contacts = fields.List(fields.Nested(ContactSchema), load_default=list, validate=validate.Length(max=20))
+    contacts = fields.List(
+        fields.Nested(ContactSchema), load_default=list, validate=validate.Length(max=MAX_CONTACTS)
+    )
+    override = fields.Nested(
+        OverrideSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "managers and admins: enter it although it matches a customer (the rare "
+            "real exception), with the reason; recorded in the history, event customer_duplicate_overridden"
+        },
+    )
 
 
 def _not_empty(changes: dict) -> None:
@@ -77,7 +125,7 @@ def _not_empty(changes: dict) -> None:
 
 class AmendmentRequestSchema(Schema):
     changes = fields.Nested(
-        NewCustomerSchema(partial=True, exclude=("phone",)),
+        NewCustomerSchema(partial=True, exclude=("phone", "override")),
         required=True,
         validate=_not_empty,
         metadata={"description": "new values of the fields to correct (contacts and phones as whole lists)"},
@@ -86,8 +134,8 @@ class AmendmentRequestSchema(Schema):
 
 
 class CheckSchema(Schema):
-    name = Text(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    phone = Text(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    name = Text(load_default=None, allow_none=True, validate=validate.Length(max=MAX_NAME_LENGTH))
+    phone = Text(load_default=None, allow_none=True, validate=PHONE)
 
     @validates_schema
     def _name_or_phone(self, data: dict, **kwargs: Any) -> None:
@@ -115,9 +163,45 @@ class FollowupSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(FOLLOWUP_KINDS))
     summary = Text(required=True, validate=validate.Length(min=1, max=2000))
     contact = Text(load_default=None, allow_none=True, validate=validate.Length(max=100))
-    occurred_at = fields.DateTime(
-        load_default=None, allow_none=True, metadata={"description": "default: now"}
+    occurred_at = DateTime(load_default=None, allow_none=True, metadata={"description": "default: now"})
+
+
+class FollowupRecordedSchema(Schema):
+    """``followup_recorded`` (and a row of ``followups_since``): who recorded which contact, when it
+    happened, and whether it kept the revisit date in force when it was recorded."""
+
+    followup_id = fields.Integer(attribute="id")
+    customer_id = fields.Integer()
+    recorded_by = fields.Integer()
+    kind = fields.String()
+    occurred_at = fields.DateTime()
+    recorded_at = fields.DateTime()
+    revisit_at = fields.DateTime(allow_none=True, metadata={"description": "the planned next visit then"})
+    on_time = fields.Boolean(
+        allow_none=True,
+        metadata={"description": "on or before the revisit day (local); null without a revisit date"},
     )
+
+
+class CustomerEnteredSchema(Schema):
+    """A row of ``entered_since``: a customer as its ``customer_created`` credited it — the owner
+    it was entered for (its first ownership change), whoever owns it now."""
+
+    customer_id = fields.Integer(attribute="id")
+    name = fields.String()
+    owner_id = fields.Integer(allow_none=True, metadata={"description": "the owner at entry"})
+    team = fields.String(allow_none=True, metadata={"description": "the customer's team now"})
+    entered_by = fields.Integer()
+    entered_at = fields.DateTime()
+
+
+class FollowupsSinceSchema(Schema):
+    """A page of what happened from ``since`` on, oldest first (``followups_since``,
+    ``entered_since``)."""
+
+    since = DateTime(required=True, require_offset=True)
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
 class ClaimSchema(Schema):
@@ -155,248 +239,166 @@ class ArchiveSchema(Schema):
     reason = Text(required=True, validate=validate.Length(min=1, max=1000))
 
 
+def _days(default: int, minimum: int, description: str) -> fields.Integer:
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(min=minimum, max=MAX_POOL_DAYS),
+        metadata={"description": f"{description} (default {default})"},
+    )
+
+
+class PoolSettingsSchema(Schema):
+    """A team's pool rules (公海规则) as its manager sets them: any of the fields (the others keep
+    their values)."""
+
+    followup_days = _days(
+        DEFAULT_FOLLOWUP_DAYS, 1, "days without a follow-up before a customer returns to the pool"
+    )
+    won_deal_days = _days(DEFAULT_WON_DEAL_DAYS, 0, "days without a won deal before it returns; 0: off")
+    warning_days = _days(DEFAULT_WARNING_DAYS, 0, "days before a return its owner is warned; 0: no warning")
+    max_customers = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_CUSTOMERS_LIMIT),
+        metadata={
+            "description": f"the most customers one salesperson may hold (default {DEFAULT_MAX_CUSTOMERS})"
+        },
+    )
+    max_daily_takes = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=MAX_CUSTOMERS_LIMIT),
+        metadata={
+            "description": f"takes from the pool per salesperson per day (default {DEFAULT_MAX_DAILY_TAKES})"
+        },
+    )
+    cooldown_days = _days(
+        DEFAULT_COOLDOWN_DAYS, 0, "days a former owner waits before taking the same customer back"
+    )
+
+    @validates_schema
+    def _coherent(self, data: dict, **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("name at least one rule to set", "_schema")
+        followup, warning = data.get("followup_days"), data.get("warning_days")
+        if followup is not None and warning is not None and warning >= followup:
+            raise ValidationError("the warning must come before the return", "warning_days")
+
+
+class PoolSettingsQuerySchema(Schema):
+    team = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "default: the caller's team (admins name one)"},
+    )
+
+
+class PoolSettingsOutSchema(Schema):
+    team = fields.String()
+    followup_days = fields.Integer()
+    won_deal_days = fields.Integer()
+    warning_days = fields.Integer()
+    max_customers = fields.Integer()
+    max_daily_takes = fields.Integer()
+    cooldown_days = fields.Integer()
+    updated_by = fields.Integer(allow_none=True)
+    updated_at = fields.DateTime(allow_none=True)
+
+
+class WonDealEventSchema(Schema):
+    """What customers reads of pipeline's ``opportunity_won``: the customer it was won with."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    customer_id = _id(required=True)
+
+
 class ImportQuerySchema(Schema):
     owner_id = _id(strict=False, load_default=None, metadata={"description": "default: the caller"})
     dry_run = fields.Boolean(load_default=False)
-
-
-# --- answers -----------------------------------------------------------------------------------
-
-
-class ContactOutSchema(Schema):
-    name = fields.String()
-    title = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    decision_level = fields.Integer(allow_none=True)
-
-
-class FollowupOutSchema(Schema):
-    id = fields.Integer()
-    customer_id = fields.Integer()
-    kind = fields.String()
-    summary = fields.String()
-    contact = fields.String(allow_none=True)
-    occurred_at = fields.DateTime()
-    recorded_by = fields.Integer()
-    recorded_at = fields.DateTime()
-
-
-class CustomerSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    phone = fields.Function(
-        lambda customer: (customer.phones or [None])[0], metadata={"description": "E.164"}
+    filename = Text(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "shown in the job list"},
     )
-    phones = fields.List(fields.String())
-    address = fields.String(allow_none=True)
-    industry = fields.String(allow_none=True)
-    birthday = fields.String(allow_none=True)
-    next_visit_at = fields.DateTime(allow_none=True)
-    next_visit_contact = fields.String(allow_none=True)
-    referred_by = fields.Integer(allow_none=True)
-    contacts = fields.List(fields.Nested(ContactOutSchema))
-    owner_id = fields.Integer(allow_none=True)
-    owner_name = fields.String(allow_none=True)
-    team = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "active, pool or archived"})
-    revision = fields.Integer()
-    entered_by = fields.Integer()
-    entered_at = fields.DateTime()
-    owned_since = fields.DateTime(allow_none=True)
-    pooled_at = fields.DateTime(allow_none=True)
-    archived_at = fields.DateTime(allow_none=True)
-    followups = fields.List(fields.Nested(FollowupOutSchema), dump_default=None)
 
 
-class CustomerPageSchema(Schema):
-    items = fields.List(fields.Nested(CustomerSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
+IMPORT_ROW_STATUSES = ("created", "duplicate", "invalid")
 
 
-class MatchSchema(Schema):
-    customer_id = fields.Integer()
-    name = fields.String()
-    owner = fields.String(allow_none=True, metadata={"description": "the owner's display name"})
-    owner_id = fields.Integer(allow_none=True)
-    status = fields.String()
-    matched_on = fields.List(fields.String(), metadata={"description": "name, phone or similar_name"})
-    score = fields.Float()
-    reason = fields.String()
+class ImportJobQuerySchema(Schema):
+    """Which page of a job's per-row report to show (rows in file order)."""
 
-
-class CheckResultSchema(Schema):
-    duplicate = fields.Boolean(metadata={"description": "an exact match: entering it is refused"})
-    matches = fields.List(fields.Nested(MatchSchema))
-
-
-class AmendmentSchema(Schema):
-    id = fields.Integer()
-    customer_id = fields.Integer()
-    changes = fields.Dict()
-    changed_fields = fields.List(fields.String())
-    reason = fields.String()
-    status = fields.String(metadata={"description": "pending, approved or rejected"})
-    base_revision = fields.Integer()
-    revision = fields.Integer(allow_none=True)
-    requested_by = fields.Integer()
-    requested_by_name = fields.String(allow_none=True)
-    requested_at = fields.DateTime()
-    decided_by = fields.Integer(allow_none=True)
-    decided_by_name = fields.String(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
-    decision_note = fields.String(allow_none=True)
-
-
-class RevisionSchema(Schema):
-    revision = fields.Integer()
-    snapshot = fields.Dict()
-    changed_fields = fields.List(fields.String())
-    reason = fields.String(allow_none=True)
-    changed_by = fields.Integer(allow_none=True)
-    changed_by_name = fields.String(allow_none=True)
-    changed_at = fields.DateTime()
-    amendment_id = fields.Integer(allow_none=True)
-    approved_by = fields.Integer(allow_none=True)
-    approved_by_name = fields.String(allow_none=True)
-
-
-class OwnershipChangeSchema(Schema):
-    from_owner_id = fields.Integer(allow_none=True)
-    from_owner_name = fields.String(allow_none=True)
-    to_owner_id = fields.Integer(allow_none=True)
-    to_owner_name = fields.String(allow_none=True)
-    from_status = fields.String(allow_none=True)
-    to_status = fields.String()
-    reason = fields.String(
-        metadata={"description": "entered, claim, duplicate_confirmed, pool_take, admin, abandoned, archived"}
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(IMPORT_ROW_STATUSES),
+        metadata={"description": "only these rows"},
     )
-    note = fields.String(allow_none=True)
-    changed_by = fields.Integer(allow_none=True)
-    changed_by_name = fields.String(allow_none=True)
-    changed_at = fields.DateTime()
-    alarm_id = fields.Integer(allow_none=True)
-    dispute_id = fields.Integer(allow_none=True)
-    suspicion_id = fields.Integer(allow_none=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
 
 
-class ClaimOutSchema(Schema):
-    id = fields.Integer()
-    dispute_id = fields.Integer()
-    customer_id = fields.Integer()
-    claimant_id = fields.Integer()
-    claimant_name = fields.String()
-    contact_name = fields.String()
-    decision_level = fields.Integer()
-    reason = fields.String(allow_none=True)
-    claimed_at = fields.DateTime()
-    status = fields.String(metadata={"description": "open, won, lost or closed"})
+class ImportJobsQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class HistorySchema(Schema):
-    customer_id = fields.Integer()
-    revisions = fields.List(fields.Nested(RevisionSchema))
-    ownership_changes = fields.List(fields.Nested(OwnershipChangeSchema))
-    amendments = fields.List(fields.Nested(AmendmentSchema))
-    claims = fields.List(fields.Nested(ClaimOutSchema))
+class CustomerEventSchema(Schema):
+    """What the customers service reads of its own ``customer_created``/``customer_amended``
+    events before it scans: the same name rule as entry, an id, the changed fields."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    customer_id = _id(required=True)
+    name = Text(required=True, validate=NAME)
+    changed_fields = fields.List(
+        fields.String(validate=validate.Length(max=40)), load_default=list, validate=validate.Length(max=20)
+    )
 
 
-class StandingSchema(Schema):
-    salesperson_id = fields.Integer()
-    contact_name = fields.String()
-    decision_level = fields.Integer()
-    entered_at = fields.DateTime()
+class UserDeactivatedSchema(Schema):
+    """What customers reads of accounts' ``user_deactivated``: who left, their team, who did it,
+    and where their customers go (``hand_over_to`` a colleague, or the team pool)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = _id(required=True)
+    username = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    team = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    by = _id(load_default=None, allow_none=True)
+    hand_over_to = _id(load_default=None, allow_none=True)
+    hand_over_to_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    to_pool = fields.Boolean(load_default=None, allow_none=True)
 
 
-class DisputeSchema(Schema):
-    id = fields.Integer()
-    customer_id = fields.Integer()
-    customer_name = fields.String()
-    team = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "open, resolved or closed"})
-    owner_id = fields.Integer(allow_none=True)
-    owner_name = fields.String(allow_none=True)
-    owner_standing = fields.Nested(StandingSchema, allow_none=True)
-    opened_at = fields.DateTime()
-    claims = fields.List(fields.Nested(ClaimOutSchema))
-    proposed_winner_id = fields.Integer(allow_none=True)
-    proposal_reason = fields.String(allow_none=True)
-    winner_id = fields.Integer(allow_none=True)
-    resolved_by = fields.Integer(allow_none=True)
-    resolved_at = fields.DateTime(allow_none=True)
-    note = fields.String(allow_none=True)
+# --- answers: in customers.schemas_answers, re-exported here (the one contract module callers import)
 
-
-class ClaimResultSchema(ClaimOutSchema):
-    dispute = fields.Nested(DisputeSchema, allow_none=True)
-
-
-class SuspectedCustomerSchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    owner_id = fields.Integer(allow_none=True)
-    owner_name = fields.String(allow_none=True)
-    team = fields.String(allow_none=True)
-    status = fields.String()
-    entered_at = fields.DateTime()
-
-
-class SuspicionSchema(Schema):
-    id = fields.Integer()
-    score = fields.Float()
-    reason = fields.String()
-    status = fields.String(metadata={"description": "open, dismissed or confirmed"})
-    detected_at = fields.DateTime()
-    customer = fields.Nested(SuspectedCustomerSchema, metadata={"description": "the later entry"})
-    duplicate_of = fields.Nested(SuspectedCustomerSchema, metadata={"description": "the earlier entry"})
-    decided_by = fields.Integer(allow_none=True)
-    decided_at = fields.DateTime(allow_none=True)
-    note = fields.String(allow_none=True)
-
-
-class PoolEntrySchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    industry = fields.String(allow_none=True)
-    address = fields.String(allow_none=True)
-    team = fields.String(allow_none=True)
-    pooled_at = fields.DateTime(allow_none=True)
-    pooled_from = fields.Integer(allow_none=True, metadata={"description": "the former owner"})
-    pooled_from_name = fields.String(allow_none=True)
-    pool_reason = fields.String(allow_none=True)
-
-
-class ReferralCustomerSchema(Schema):
-    customer_id = fields.Integer()
-    name = fields.String(allow_none=True)
-    owner = fields.String(allow_none=True)
-
-
-class ReferralNodeSchema(ReferralCustomerSchema):
-    children = fields.List(fields.Nested(lambda: ReferralNodeSchema()))
-    truncated = fields.Boolean()
-
-
-class ReferralsSchema(ReferralNodeSchema):
-    referrers = fields.List(fields.Nested(ReferralCustomerSchema), metadata={"description": "nearest first"})
-    referrers_truncated = fields.Boolean()
-    cycle_detected = fields.Boolean()
-
-
-class ImportRowSchema(Schema):
-    line = fields.Integer(metadata={"description": "the row number a spreadsheet shows"})
-    status = fields.String(metadata={"description": "created, duplicate or invalid"})
-    name = fields.String(allow_none=True)
-    customer_id = fields.Integer(allow_none=True)
-    errors = fields.List(fields.String())
-    duplicate_of = fields.Nested(MatchSchema, allow_none=True)
-
-
-class ImportReportSchema(Schema):
-    owner_id = fields.Integer()
-    dry_run = fields.Boolean()
-    created = fields.Integer()
-    duplicates = fields.Integer()
-    invalid = fields.Integer()
-    rows = fields.List(fields.Nested(ImportRowSchema))
+from customers.schemas_answers import (  # noqa: E402, F401
+    AmendmentSchema,
+    CheckResultSchema,
+    ClaimOutSchema,
+    ClaimResultSchema,
+    ContactOutSchema,
+    CustomerPageSchema,
+    CustomerSchema,
+    DisputeSchema,
+    FollowupOutSchema,
+    HistorySchema,
+    ImportJobPageSchema,
+    ImportJobSchema,
+    ImportRowSchema,
+    MatchSchema,
+    OwnershipChangeSchema,
+    PendingAmendmentSchema,
+    PoolEntrySchema,
+    ReferralCustomerSchema,
+    ReferralNodeSchema,
+    ReferralsSchema,
+    RevisionSchema,
+    StandingSchema,
+    SuspectedCustomerSchema,
+    SuspicionSchema,
+)

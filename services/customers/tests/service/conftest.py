@@ -1,5 +1,6 @@
 """Fixtures of the customers service tests: the service in a real container on a real vhost and
-database, a small stand-in for accounts (names and teams), and a log of the events it publishes."""
+database, the shared stand-in for accounts (tests/support/fake_accounts.py) with this team, and a
+log of the events it publishes."""
 
 import time
 from types import SimpleNamespace
@@ -7,11 +8,12 @@ from types import SimpleNamespace
 import eventlet
 import pytest
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from customers.service import CustomersService
+from customers.service_scanner import CustomersScannerService
 from tests.support.callers import as_caller
+from tests.support.fake_accounts import FakeAccounts
 
 USERS = {
     1: {"id": 1, "username": "admin", "display_name": "管理员", "role": "admin", "team": None},
@@ -23,29 +25,6 @@ USERS = {
     21: {"id": 21, "username": "chen", "display_name": "陈静", "role": "sales", "team": "west"},
 }
 PASSWORD = "secret-pw-1"
-
-
-class FakeAccounts:
-    """accounts as customers and its command-line tool use it: users by id, log in, list."""
-
-    name = "accounts"
-
-    @rpc
-    def get_users(self, user_ids):
-        return {str(uid): {**USERS[uid], "active": True} for uid in user_ids if uid in USERS}
-
-    @rpc
-    def authenticate(self, username, password):
-        from accounts.exceptions import BadCredentials
-
-        user = next((u for u in USERS.values() if u["username"] == username), None)
-        if user is None or password != PASSWORD:
-            raise BadCredentials("wrong username or password")
-        return user
-
-    @rpc
-    def list_users(self):
-        return list(USERS.values())
 
 
 class EventLog:
@@ -85,8 +64,16 @@ class EventLog:
     def on_claimed(self, event):
         self._log(event)
 
+    @event_handler("customers", "customer_duplicate_overridden")
+    def on_duplicate_overridden(self, event):
+        self._log(event)
+
     @event_handler("customers", "amendment_requested")
     def on_amendment_requested(self, event):
+        self._log(event)
+
+    @event_handler("customers", "customer_import_finished")
+    def on_import_finished(self, event):
         self._log(event)
 
 
@@ -115,6 +102,7 @@ def users():
 
 @pytest.fixture
 def accounts(container_factory, service_config):
+    FakeAccounts.use(USERS, PASSWORD)
     container = container_factory(FakeAccounts, service_config)
     container.start()
     return container
@@ -128,7 +116,16 @@ def events(container_factory, service_config):
 
 
 @pytest.fixture
-def customers(container_factory, service_config, migrated, accounts, events):
+def scanner(container_factory, service_config, migrated, events):
+    """The fuzzy scan (customers-scanner: a process of its own in production) on the same database."""
+    migrated("customers")
+    container = container_factory(CustomersScannerService, service_config)
+    container.start()
+    return container
+
+
+@pytest.fixture
+def customers(container_factory, service_config, migrated, accounts, events, scanner):
     migrated("customers")
     container = container_factory(CustomersService, service_config)
     container.start()

@@ -108,6 +108,7 @@ def test_an_answered_alarm_sends_the_customer_to_the_teams_pool(
         "team": "east",
         "reason": "客户预算砍掉，半年后再联系",
         "alarm_id": 7,
+        "cause": "abandoned",
     }
     with as_user(users.zhang) as service:
         [entry] = service.list_pool()

@@ -7,10 +7,10 @@ from crm_common.errors import Forbidden
 from customers.exceptions import AlreadyDecided
 
 
-def scan_of(customers, name):
+def scan_of(scanner, name):
     """Wait until the fuzzy scan (the handler of customer_created) has run for ``name``."""
     return entrypoint_waiter(
-        customers,
+        scanner,
         "scan_new_customer",
         timeout=10,
         callback=lambda worker_ctx, result, exc_info: worker_ctx.args[0]["data"]["name"] == name,
@@ -18,11 +18,11 @@ def scan_of(customers, name):
 
 
 @pytest.fixture
-def suspected_pair(as_user, users, customers, new_customer):
+def suspected_pair(as_user, users, customers, scanner, new_customer):
     """李娜 (east) entered 华为技术; then 陈静 (west) entered its Beijing branch."""
-    with as_user(users.lina) as service, scan_of(customers, "华为技术有限公司"):
+    with as_user(users.lina) as service, scan_of(scanner, "华为技术有限公司"):
         earlier = service.create_customer(new_customer("华为技术有限公司"))
-    with as_user(users.chen) as service, scan_of(customers, "华为技术有限公司北京分公司"):
+    with as_user(users.chen) as service, scan_of(scanner, "华为技术有限公司北京分公司"):
         later = service.create_customer(new_customer("华为技术有限公司北京分公司"))
     return earlier, later
 
@@ -46,20 +46,20 @@ def test_the_scan_of_a_new_customer_flags_a_near_duplicate_for_both_managers(
         service.list_duplicates()
 
 
-def test_an_unrelated_customer_is_not_flagged(as_user, users, customers, suspected_pair):
-    with as_user(users.zhang) as service, scan_of(customers, "天成机械厂"):
+def test_an_unrelated_customer_is_not_flagged(as_user, users, customers, scanner, suspected_pair):
+    with as_user(users.zhang) as service, scan_of(scanner, "天成机械厂"):
         service.create_customer({"name": "天成机械厂"})
     with as_user(users.admin) as service:
         assert len(service.list_duplicates()) == 1
 
 
-def test_a_redelivered_event_does_not_flag_the_pair_twice(as_user, users, customers, suspected_pair, events):
+def test_a_redelivered_event_does_not_flag_the_pair_twice(as_user, users, scanner, suspected_pair, events):
     _earlier, later = suspected_pair
     created = events.wait_for("customer_created", customer_id=later["id"])
     from nameko.standalone.events import event_dispatcher
 
-    dispatch = event_dispatcher(customers.config)
-    with entrypoint_waiter(customers, "scan_new_customer", timeout=10):
+    dispatch = event_dispatcher(scanner.config)
+    with entrypoint_waiter(scanner, "scan_new_customer", timeout=10):
         dispatch("customers", "customer_created", created)  # same event_id: handled once
     with as_user(users.admin) as service:
         assert len(service.list_duplicates()) == 1
@@ -91,10 +91,12 @@ def test_dismissing_keeps_both_owners(as_user, users, suspected_pair):
     assert dismissed["status"] == "dismissed" and dismissed["note"] == "分公司独立采购"
 
 
-def test_an_abbreviation_entered_earlier_is_flagged_though_it_shares_one_bigram(as_user, users, customers):
-    with as_user(users.lina) as service, scan_of(customers, "宏达"):
+def test_an_abbreviation_entered_earlier_is_flagged_though_it_shares_one_bigram(
+    as_user, users, customers, scanner
+):
+    with as_user(users.lina) as service, scan_of(scanner, "宏达"):
         short = service.create_customer({"name": "宏达"})
-    with as_user(users.zhang) as service, scan_of(customers, "宏达鑫精密机械有限公司"):
+    with as_user(users.zhang) as service, scan_of(scanner, "宏达鑫精密机械有限公司"):
         full = service.create_customer({"name": "宏达鑫精密机械有限公司"})
     with as_user(users.wang) as service:
         [pair] = service.list_duplicates()

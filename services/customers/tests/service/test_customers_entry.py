@@ -81,6 +81,7 @@ def test_check_answers_exact_and_near_matches_while_typing(as_user, users, new_c
         "owner": "李娜",
         "owner_id": users.lina["id"],
         "status": "active",
+        "entered_at": huawei["entered_at"],
         "matched_on": ["name"],
         "score": 100.0,
         "reason": "名称相同",

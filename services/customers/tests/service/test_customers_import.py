@@ -1,8 +1,10 @@
-"""Importing a team's spreadsheet: every row checked like an entry, a per-row report, and a
-malformed file refused whole."""
+"""Importing a team's spreadsheet: a background job with progress, every row checked like an
+entry, a per-row report, and a malformed file refused whole."""
 
 import base64
+import time
 
+import eventlet
 import pytest
 
 from crm_common.errors import Forbidden
@@ -24,6 +26,23 @@ def encoded(text, encoding="gbk"):
     return base64.b64encode(text.encode(encoding)).decode("ascii")
 
 
+def finished(service, job, timeout=30):
+    """The job once it has ended, with every row of its report."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job = service.get_import_job(job["id"], {"per_page": 5000})
+        if job["state"] in ("finished", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"import job still {job['state']}: {job}"
+        eventlet.sleep(0.1)
+
+
+def imported(service, data, options=None):
+    job = service.import_customers(data, options)
+    assert job["state"] == "queued" and job["rows_done"] == 0
+    return finished(service, job)
+
+
 @pytest.fixture
 def zhangs_customer(as_user, users):
     with as_user(users.zhang) as service:
@@ -34,9 +53,10 @@ def test_a_gbk_sheet_is_imported_with_a_report_of_created_duplicate_and_invalid_
     as_user, users, zhangs_customer, events
 ):
     with as_user(users.lina) as service:
-        report = service.import_customers(encoded(SHEET))
+        report = imported(service, encoded(SHEET))
         mine = service.list_customers()
     assert (report["created"], report["duplicates"], report["invalid"]) == (2, 2, 2)
+    assert report["state"] == "finished" and report["total_rows"] == report["rows_done"] == 6
     assert report["owner_id"] == users.lina["id"] and report["dry_run"] is False
     by_line = {row["line"]: row for row in report["rows"]}
     assert [by_line[line]["status"] for line in range(2, 8)] == [
@@ -73,14 +93,14 @@ def test_a_malformed_file_is_refused_whole_and_nothing_is_imported(as_user, user
 
 def test_a_dry_run_reports_without_creating(as_user, users):
     with as_user(users.lina) as service:
-        report = service.import_customers(encoded(SHEET, "utf-8-sig"), {"dry_run": True})
+        report = imported(service, encoded(SHEET, "utf-8-sig"), {"dry_run": True})
         assert report["created"] == 3 and report["dry_run"] is True
         assert service.list_customers()["total"] == 0
 
 
 def test_a_manager_imports_for_a_salesperson_of_the_team_only(as_user, users):
     with as_user(users.wang) as service:
-        report = service.import_customers(encoded(SHEET), {"owner_id": users.lina["id"]})
+        report = imported(service, encoded(SHEET), {"owner_id": users.lina["id"]})
     assert report["owner_id"] == users.lina["id"] and report["created"] == 3
     with as_user(users.zhao) as service, pytest.raises(Forbidden):
         service.import_customers(encoded(SHEET), {"owner_id": users.lina["id"]})
@@ -95,8 +115,11 @@ def test_the_command_line_tool_imports_as_the_logged_in_user(
     sheet.write_bytes(SHEET.encode("gbk"))
     amqp = ["--amqp-uri", service_config["AMQP_URI"]]
     status = cli.main(["import", str(sheet), "--username", "wang", "--owner", "lina", *amqp], "secret-pw-1")
-    printed = capsys.readouterr().out
+    output = capsys.readouterr()
+    printed = output.out
     assert status == 0
+    assert "import job #" in output.err and "] " in output.err
+    assert "     6/6 rows  created 3, duplicates 1, invalid 2" in output.err
     assert "第    2 行  已创建" in printed and "created 3, duplicates 1, invalid 2 (owner #11)" in printed
 
     broken = tmp_path / "broken.csv"
@@ -104,3 +127,23 @@ def test_the_command_line_tool_imports_as_the_logged_in_user(
     assert cli.main(["import", str(broken), "--username", "wang", *amqp], "secret-pw-1") == 1
     assert "refused" in capsys.readouterr().err
     assert cli.main(["import", str(sheet), "--username", "wang", *amqp], "wrong-password") == 1
+
+
+def test_a_batch_is_checked_set_wise_by_the_entrys_rules_regions_and_phones_included(as_user, users):
+    with as_user(users.zhang) as service:
+        beijing = service.create_customer({"name": "北京华为技术有限公司", "phones": ["13900139000"]})
+    regions = (
+        "公司名称,电话\r\n上海华为技术有限公司,\r\n北京华为技术有限公司,\r\n远大物流有限公司,13900139000\r\n"
+    )
+    with as_user(users.lina) as service:
+        first = {row["line"]: row for row in imported(service, encoded(regions))["rows"]}
+        # a name without region is blocked by the same name in any region (here two of them)
+        bare = imported(service, encoded("公司名称\r\n华为技术有限公司\r\n"))["rows"]
+    assert [first[line]["status"] for line in (2, 3, 4)] == ["created", "duplicate", "duplicate"]
+    assert first[3]["duplicate_of"]["customer_id"] == beijing["id"]
+    assert first[3]["duplicate_of"]["matched_on"] == ["name"]
+    assert first[4]["duplicate_of"]["customer_id"] == beijing["id"]
+    assert first[4]["duplicate_of"]["matched_on"] == ["phone"]
+    assert first[4]["duplicate_of"]["owner"] == "张伟"
+    assert [(row["status"], row["duplicate_of"]["matched_on"]) for row in bare] == [("duplicate", ["name"])]
+    assert bare[0]["duplicate_of"]["customer_id"] in (beijing["id"], first[2]["customer_id"])

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from customers.exceptions import DuplicateCustomer
 from customers.models import Customer
-from customers.repository import Records
 from customers.service import CustomersService
+from customers.store import Store
 from tests.support.callers import as_caller
 
 SAME_COMPANY = [
@@ -71,7 +71,7 @@ def test_many_salespeople_entering_one_company_through_two_instances_create_exac
 def test_the_database_refuses_a_second_holder_of_a_key(migrated):
     engine = create_engine(migrated("customers"))
     with Session(engine) as session:
-        records = Records(session)
+        records = Store.on_session(session)
         first = Customer(
             name="华为技术有限公司",
             name_key="华为技术",

@@ -150,3 +150,42 @@ def test_malformed_file_is_refused_whole(data, message):
     with pytest.raises(MalformedImport) as caught:
         parse_import(data)
     assert message in str(caught.value)
+
+
+def test_a_row_the_entry_schema_refuses_is_invalid_with_the_field_error():
+    """Issue 9.1: the import applies the same entry schema as POST /customers (a name of at
+    most 200 characters), so a 100,000-character name is an invalid row, not a customer."""
+    sheet = (
+        "公司名称,地址,联系人,职位\n"
+        + "甲" * 100_000
+        + ",深圳\n乙公司,"
+        + "路" * 301
+        + ",王总,"
+        + "总" * 101
+        + "\n"
+    )
+    long_name, long_address = parse_import(sheet.encode("utf-8"))
+    assert not long_name.is_valid
+    assert long_name.field_errors == {"name": ["Length must be between 1 and 200."]}
+    assert long_name.errors == ["公司名称（name）：Length must be between 1 and 200."]
+    assert not long_address.is_valid
+    assert long_address.field_errors == {
+        "address": ["Longer than maximum length 300."],
+        "contacts": {"0": {"title": ["Longer than maximum length 100."]}},
+    }
+    assert "地址（address）：Longer than maximum length 300." in long_address.errors
+    assert "职位（contacts.0.title）：Longer than maximum length 100." in long_address.errors
+
+
+def test_a_name_refused_by_the_schema_does_not_make_a_later_row_a_duplicate():
+    sheet = "公司名称\n" + "甲" * 201 + "\n" + "甲" * 201 + "\n"
+    first, second = parse_import(sheet.encode("utf-8"))
+    assert first.field_errors and second.field_errors
+    assert second.duplicate_of_line is None
+
+
+def test_eleven_phones_in_a_row_are_more_than_an_entry_takes():
+    phones = "/".join(f"138001380{n:02d}" for n in range(11))
+    (row,) = parse_import(f"公司名称,电话\r\n鑫源贸易有限公司,{phones}\r\n".encode())
+    assert not row.is_valid
+    assert list(row.field_errors) == ["phones"]

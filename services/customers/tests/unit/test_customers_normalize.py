@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from customers.normalize import (
     BRANCH_SEPARATOR,
     InvalidCompanyName,
-    InvalidPhone,
     normalize_company_name,
-    normalize_phone,
     split_branch_key,
 )
 
@@ -171,56 +169,3 @@ def test_region_and_legal_form_do_not_change_the_key(region, trade_name, industr
         # a bare region before a two-character name is kept: 上海华为 may be the trade name
         region == "上海" and len(trade_name + industry) < 3
     )
-
-
-PHONES = [
-    ("+86 138-0013-8000", "+8613800138000"),
-    ("13800138000", "+8613800138000"),
-    ("１３８００１３８０００", "+8613800138000"),
-    ("138 0013 8000", "+8613800138000"),
-    ("0086 138 0013 8000", "+8613800138000"),
-    ("86-13800138000", "+8613800138000"),
-    ("010-12345678", "+861012345678"),
-    ("010-12345678 转 123", "+861012345678"),
-    ("010-12345678转123", "+861012345678"),
-    ("010-12345678 分机 8001", "+861012345678"),
-    ("(021)12345678 ext. 9", "+862112345678"),
-    ("（０２１）１２３４５６７８", "+862112345678"),
-    ("021-12345678-808", "+862112345678"),
-    ("021 1234 5678 # 12", "+862112345678"),
-    ("400-820-8820", "+864008208820"),
-    ("+852 2345 6789", "+85223456789"),
-    ("+1 650-253-0000", "+16502530000"),
-]
-
-
-@pytest.mark.parametrize(("raw", "e164"), PHONES)
-def test_phone_is_normalised_to_e164_without_extension(raw, e164):
-    assert normalize_phone(raw) == e164
-
-
-def test_phone_default_region_is_configurable():
-    assert normalize_phone("650-253-0000", region="US") == "+16502530000"
-    assert normalize_phone("+86 138 0013 8000", region="US") == "+8613800138000"
-
-
-@pytest.mark.parametrize(
-    "raw",
-    ["", "   ", "12345", "abc", "+86 138 0013", "0755-8888888", "转123", "138001380001234", "0755-888-8888"],
-)
-def test_invalid_phone_is_refused_with_the_number_in_the_message(raw):
-    with pytest.raises(InvalidPhone) as caught:
-        normalize_phone(raw)
-    assert repr(raw) in str(caught.value)
-    assert caught.value.raw == raw
-
-
-def test_invalid_phone_is_a_value_error():
-    with pytest.raises(ValueError):
-        normalize_phone("12345")
-
-
-def test_unknown_phone_region_is_a_programming_error_not_an_invalid_phone():
-    with pytest.raises(ValueError) as caught:
-        normalize_phone("13800138000", region="XX")
-    assert not isinstance(caught.value, InvalidPhone)

@@ -1,4 +1,5 @@
-"""The customers service's reads and writes over one SQLAlchemy session, in domain words.
+"""The customers table, its keys, revisions, ownership changes, follow-ups and referrals: the
+`Store` mixin for them (see `customers.store`), plus rows <-> domain conversions.
 
 Conditional updates (``… WHERE status = :expected``) with a row count check are how a change
 of owner or of a decision stays correct when several instances act on one record at once:
@@ -7,10 +8,12 @@ exactly one of them sees its row updated.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Select,
@@ -22,29 +25,31 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     tuple_,
     union_all,
     update,
 )
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from customers import domain
 from customers.domain import MAX_ID
 from customers.exceptions import CustomerNotFound
 from customers.models import (
-    Amendment,
-    Claim,
     Customer,
     CustomerKey,
-    Dispute,
-    DuplicateSuspicion,
     Followup,
     FuzzyKey,
     OwnershipChange,
+    PoolSettings,
     Revision,
 )
+from customers.normalize import InvalidCompanyName, company_region
 
 _POSTING = "posting"  # marks fuzzy-key rows in a lookup; exact kinds are "name" and "phone"
+ABBREVIATION = "abbreviation"  # marks a customer whose whole name key is an abbreviation looked up
 SUMMARY_COLUMNS = (
     Customer.id,
     Customer.name,
@@ -72,17 +77,17 @@ def _lookup_statement(exact_keys: int, abbreviations: bool, candidate_keys: int)
         and_(CustomerKey.kind == bindparam(f"kind{index}"), CustomerKey.key == bindparam(f"key{index}"))
         for index in range(exact_keys)
     ]
-    if abbreviations:
-        conditions.append(
-            and_(
-                CustomerKey.kind == domain.NAME_KEY,
-                CustomerKey.key.in_(bindparam("abbreviations", expanding=True)),
-            )
-        )
     parts: list[Select] = []
     if conditions:
         parts.append(
             select(CustomerKey.kind, CustomerKey.key, CustomerKey.customer_id).where(or_(*conditions))
+        )
+    if abbreviations:
+        # a whole name key, in any region: the ``k:`` posting every customer has
+        parts.append(
+            select(literal(ABBREVIATION).label("kind"), FuzzyKey.key, FuzzyKey.customer_id).where(
+                FuzzyKey.key.in_(bindparam("abbreviations", expanding=True))
+            )
         )
     for index in range(candidate_keys):
         # one posting more than the cap is read, and the postings are returned only if they fit:
@@ -104,7 +109,38 @@ def _lookup_statement(exact_keys: int, abbreviations: bool, candidate_keys: int)
     return union_all(*parts) if len(parts) > 1 else parts[0]  # type: ignore[return-value]
 
 
-def snapshot_of(customer: Customer) -> dict[str, Any]:
+def _entry_facts_statement() -> Select:
+    """`CustomerRecords.entry_facts`'s one statement: (fact, value) rows."""
+    same_name = (
+        select(FuzzyKey.customer_id)
+        .where(FuzzyKey.key == bindparam("same_name"))
+        .limit(domain.MAX_POSTINGS)
+        .subquery()
+    )
+    return union_all(  # type: ignore[return-value]
+        select(literal("limit").label("fact"), PoolSettings.max_customers.label("value")).where(
+            PoolSettings.team == bindparam("team")
+        ),
+        select(literal("held").label("fact"), func.count().label("value"))
+        .select_from(Customer)
+        .where(Customer.owner_id == bindparam("owner_id"), Customer.status == domain.ACTIVE),
+        select(literal("same_name").label("fact"), same_name.c.customer_id.label("value")),
+    )
+
+
+_ENTRY_FACTS = _entry_facts_statement()
+
+
+@dataclass(frozen=True)
+class EntryFacts:
+    """What entering a customer must read (the rest the unique keys answer)."""
+
+    max_customers: int | None  # the team's holding limit; None: the team has no pool settings
+    held: int  # active customers the owner holds
+    same_name: list[int]  # customers holding the name key in any region (its ``k:`` posting)
+
+
+def snapshot_of(customer: Any) -> dict[str, Any]:
     """The amendable fields of a customer in canonical form (what a revision stores)."""
     return {
         "name": customer.name,
@@ -128,18 +164,33 @@ def row_values(snapshot: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def stored(customer: Any) -> domain.StoredCustomer:
-    """What the duplicate rules see of a stored customer."""
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE or DELETE touched (a CursorResult's count)."""
+    return int(cast(CursorResult, result).rowcount)
+
+
+def stored(customer: Any, compared_with: str | None = None) -> domain.StoredCustomer:
+    """What the duplicate rules see of a stored customer. Its region, read from its name, only
+    matters against the same name key: it is read when ``compared_with`` is None or that key."""
     return domain.StoredCustomer(
         customer.id,
         customer.name_key,
         tuple(domain.all_phones(customer.phones or [], customer.contacts or [])),
+        _region_of(customer.name) if compared_with in (None, customer.name_key) else None,
     )
 
 
-class Records:
-    def __init__(self, session: Session) -> None:
-        self.session = session
+def _region_of(name: str | None) -> str | None:
+    try:
+        return company_region(name or "")
+    except InvalidCompanyName:  # stored before today's rules: it still has a key, not a region
+        return None
+
+
+class CustomerRecords:
+    """Customers, keys, history, follow-ups, referrals (a mixin of `customers.store.Store`)."""
+
+    session: Session
 
     # --- customers ---------------------------------------------------------------------------
 
@@ -206,7 +257,7 @@ class Records:
         result = self.session.execute(
             update(Customer).where(*conditions).values(**values).execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             return False
         self.session.expire_all()
         return True
@@ -227,7 +278,10 @@ class Records:
         candidates = sorted(set(candidate_keys))
         if not (keys or abbreviations or candidates):
             return [], {}
-        parameters: dict[str, Any] = {"abbreviations": list(abbreviations), "cap": max_postings}
+        parameters: dict[str, Any] = {
+            "abbreviations": [domain.same_name_key(name) for name in abbreviations],
+            "cap": max_postings,
+        }
         for index, (kind, key) in enumerate(keys):
             parameters |= {f"kind{index}": kind, f"key{index}": key}
         parameters |= {f"candidate{index}": key for index, key in enumerate(candidates)}
@@ -250,11 +304,66 @@ class Records:
 
     def claim_keys(self, customer_id: int, keys: Sequence[tuple[str, str]]) -> None:
         """Insert the customer's exact keys; raises IntegrityError if another customer holds one."""
+        if not keys:
+            return  # a manager's override: every key stays with the customers holding it
         self.session.execute(
             insert(CustomerKey),
             [{"kind": kind, "key": key, "customer_id": customer_id} for kind, key in keys],
         )
         self.session.flush()
+
+    def try_claim_keys(self, customer_id: int, keys: Sequence[tuple[str, str]]) -> bool:
+        """`claim_keys`, or False (the transaction rolled back) when another customer took one
+        of them at this very moment."""
+        try:
+            self.claim_keys(customer_id, keys)
+        except IntegrityError:
+            self.session.rollback()
+            return False
+        return True
+
+    def entry_facts(self, owner_id: int, team: str | None, name_key: str) -> EntryFacts:
+        """In one round trip, what an entry reads: the owner's team's holding limit, how many
+        customers the owner holds, and who holds the name key in any region — the region rule,
+        which no unique key can hold (see `lock_name`). The exact keys are not read: inserting
+        them is the check (`claim_keys` raises IntegrityError for a held one)."""
+        rows = self.session.execute(
+            _ENTRY_FACTS,
+            {"team": team, "owner_id": owner_id, "same_name": domain.same_name_key(name_key)},
+        ).all()
+        limit = next((value for fact, value in rows if fact == "limit"), None)
+        held = next((value for fact, value in rows if fact == "held"), 0)
+        return EntryFacts(
+            None if limit is None else int(limit),
+            int(held or 0),
+            [int(value) for fact, value in rows if fact == "same_name"],
+        )
+
+    def lock_name(self, name_key: str) -> None:
+        """Hold, until the transaction ends, the lock of one name key (all its regions): entries
+        of one key then check and write one after the other. The unique keys alone cannot see
+        that 华为技术 and 深圳市华为技术 collide (they hold different keys: normalize,
+        "Regions"). PostgreSQL: a transaction-level advisory lock; SQLite runs one writer at a
+        time already."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        digest = hashlib.blake2b(name_key.encode(), digest_size=8).digest()
+        self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": int.from_bytes(digest, "big", signed=True)}
+        )
+
+    def free_keys(self, keys: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+        """Those of ``keys`` that no customer holds (by the primary key: one indexed read)."""
+        if not keys:
+            return []
+        held = set(
+            self.session.execute(
+                select(CustomerKey.kind, CustomerKey.key).where(
+                    tuple_(CustomerKey.kind, CustomerKey.key).in_(list(keys))
+                )
+            ).tuples()
+        )
+        return [key for key in keys if key not in held]
 
     def release_keys(self, customer_id: int) -> None:
         """Drop the customer's exact and fuzzy keys (renamed or archived: the keys are free)."""
@@ -293,49 +402,6 @@ class Records:
             )
         )
 
-    # --- amendments ---------------------------------------------------------------------------
-
-    def add_amendment(self, **values: Any) -> Amendment:
-        amendment = Amendment(**values)
-        self.session.add(amendment)
-        self.session.flush()
-        return amendment
-
-    def amendment(self, customer_id: int, amendment_id: int) -> Amendment | None:
-        if not isinstance(amendment_id, int) or not 0 < amendment_id <= MAX_ID:
-            return None
-        amendment = self.session.get(Amendment, amendment_id)
-        return amendment if amendment is not None and amendment.customer_id == customer_id else None
-
-    def amendments(self, customer_id: int) -> list[Amendment]:
-        return list(
-            self.session.scalars(
-                select(Amendment).where(Amendment.customer_id == customer_id).order_by(Amendment.id)
-            )
-        )
-
-    def pending_amendments(self, scope: tuple[str, Any]) -> list[Amendment]:
-        statement = select(Amendment).where(Amendment.status == "pending")
-        kind, value = scope
-        if kind == "team":
-            statement = statement.join(Customer, Customer.id == Amendment.customer_id).where(
-                Customer.team == value
-            )
-        elif kind == "own":
-            statement = statement.where(Amendment.requested_by == value)
-        return list(self.session.scalars(statement.order_by(Amendment.id)))
-
-    def decide_amendment(self, amendment_id: int, **values: Any) -> bool:
-        self.session.flush()
-        result = self.session.execute(
-            update(Amendment)
-            .where(Amendment.id == amendment_id, Amendment.status == "pending")
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return result.rowcount == 1
-
     # --- follow-ups ---------------------------------------------------------------------------
 
     def add_followup(self, **values: Any) -> Followup:
@@ -354,6 +420,49 @@ class Records:
             statement = statement.limit(limit)
         return list(self.session.scalars(statement))
 
+    def followups_since(self, since: datetime, offset: int, limit: int) -> list[Followup]:
+        """Every follow-up that happened from ``since`` on, oldest first."""
+        return list(
+            self.session.scalars(
+                select(Followup)
+                .where(Followup.occurred_at >= since)
+                .order_by(Followup.occurred_at, Followup.id)
+                .offset(offset)
+                .limit(limit)
+            )
+        )
+
+    def entered_since(self, since: datetime, offset: int, limit: int) -> list[tuple[Customer, int | None]]:
+        """Customers entered from ``since`` on, oldest first, each with the owner it was entered
+        for (its first ownership change: ``entered`` or ``duplicate_overridden``)."""
+        entry_owner = (
+            select(OwnershipChange.to_owner_id)
+            .where(OwnershipChange.customer_id == Customer.id)
+            .order_by(OwnershipChange.id)
+            .limit(1)
+            .correlate(Customer)
+            .scalar_subquery()
+        )
+        rows = self.session.execute(
+            select(Customer, entry_owner)
+            .where(Customer.entered_at >= since)
+            .order_by(Customer.entered_at, Customer.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [(customer, owner_id) for customer, owner_id in rows]
+
+    def revisit_as_of(self, customer_id: int, moment: datetime) -> datetime | None:
+        """The customer's planned next visit in its latest revision at ``moment``."""
+        snapshot = self.session.scalar(
+            select(Revision.snapshot)
+            .where(Revision.customer_id == customer_id, Revision.changed_at <= moment)
+            .order_by(Revision.revision.desc())
+            .limit(1)
+        )
+        visit = (snapshot or {}).get("next_visit_at")
+        return datetime.fromisoformat(visit) if visit else None
+
     def followup(self, customer_id: int, followup_id: int) -> Followup | None:
         if not isinstance(followup_id, int) or not 0 < followup_id <= MAX_ID:
             return None
@@ -371,125 +480,3 @@ class Records:
 
     def referrer_of(self, customer_id: int) -> int | None:
         return self.session.scalar(select(Customer.referred_by).where(Customer.id == customer_id))
-
-    # --- claims and disputes ------------------------------------------------------------------
-
-    def open_dispute(self, customer_id: int) -> Dispute | None:
-        return self.session.scalar(
-            select(Dispute).where(Dispute.customer_id == customer_id, Dispute.status == "open")
-        )
-
-    def add_dispute(self, **values: Any) -> Dispute:
-        dispute = Dispute(**values)
-        self.session.add(dispute)
-        self.session.flush()
-        return dispute
-
-    def add_claim(self, **values: Any) -> Claim:
-        claim = Claim(**values)
-        self.session.add(claim)
-        self.session.flush()
-        return claim
-
-    def dispute(self, dispute_id: int) -> Dispute | None:
-        if not isinstance(dispute_id, int) or not 0 < dispute_id <= MAX_ID:
-            return None
-        return self.session.get(Dispute, dispute_id)
-
-    def disputes(self, scope: tuple[str, Any], status: str) -> list[Dispute]:
-        statement = (
-            select(Dispute).join(Customer, Customer.id == Dispute.customer_id).where(Dispute.status == status)
-        )
-        kind, value = scope
-        if kind == "team":
-            statement = statement.where(Customer.team == value)
-        elif kind == "own":
-            claimed = select(Claim.dispute_id).where(Claim.claimant_id == value)
-            statement = statement.where(or_(Dispute.owner_id == value, Dispute.id.in_(claimed)))
-        return list(self.session.scalars(statement.order_by(Dispute.id)))
-
-    def claims_of_dispute(self, dispute_id: int) -> list[Claim]:
-        return list(
-            self.session.scalars(select(Claim).where(Claim.dispute_id == dispute_id).order_by(Claim.id))
-        )
-
-    def claims_of_customer(self, customer_id: int) -> list[Claim]:
-        return list(
-            self.session.scalars(select(Claim).where(Claim.customer_id == customer_id).order_by(Claim.id))
-        )
-
-    def close_dispute(self, dispute_id: int, **values: Any) -> bool:
-        self.session.flush()
-        result = self.session.execute(
-            update(Dispute)
-            .where(Dispute.id == dispute_id, Dispute.status == "open")
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return result.rowcount == 1
-
-    def settle_claims(self, dispute_id: int, winner_id: int | None, closed: bool = False) -> None:
-        """Mark the dispute's open claims won or lost (or closed, when the dispute lapsed)."""
-        for claim in self.claims_of_dispute(dispute_id):
-            if claim.status == "open":
-                claim.status = "closed" if closed else ("won" if claim.claimant_id == winner_id else "lost")
-        self.session.flush()
-
-    # --- duplicate suspicions -----------------------------------------------------------------
-
-    def known_pairs(self, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
-        pairs = list(pairs)
-        if not pairs:
-            return set()
-        rows = self.session.execute(
-            select(DuplicateSuspicion.customer_id, DuplicateSuspicion.duplicate_of_id).where(
-                tuple_(DuplicateSuspicion.customer_id, DuplicateSuspicion.duplicate_of_id).in_(pairs)
-            )
-        ).all()
-        return {(row[0], row[1]) for row in rows}
-
-    def add_suspicion(self, **values: Any) -> DuplicateSuspicion:
-        suspicion = DuplicateSuspicion(**values)
-        self.session.add(suspicion)
-        self.session.flush()
-        return suspicion
-
-    def suspicion(self, suspicion_id: int) -> DuplicateSuspicion | None:
-        if not isinstance(suspicion_id, int) or not 0 < suspicion_id <= MAX_ID:
-            return None
-        return self.session.get(DuplicateSuspicion, suspicion_id)
-
-    def suspicions(self, team: str | None, status: str) -> list[DuplicateSuspicion]:
-        """Suspected pairs with ``status``; with a team, those where either customer is the team's."""
-        statement = select(DuplicateSuspicion).where(DuplicateSuspicion.status == status)
-        if team is not None:
-            of_team = select(Customer.id).where(Customer.team == team)
-            statement = statement.where(
-                or_(
-                    DuplicateSuspicion.customer_id.in_(of_team),
-                    DuplicateSuspicion.duplicate_of_id.in_(of_team),
-                )
-            )
-        return list(
-            self.session.scalars(statement.order_by(DuplicateSuspicion.score.desc(), DuplicateSuspicion.id))
-        )
-
-    def decide_suspicion(self, suspicion_id: int, **values: Any) -> bool:
-        self.session.flush()
-        result = self.session.execute(
-            update(DuplicateSuspicion)
-            .where(DuplicateSuspicion.id == suspicion_id, DuplicateSuspicion.status == "open")
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        self.session.expire_all()
-        return result.rowcount == 1
-
-    # --- the pool ----------------------------------------------------------------------------
-
-    def pool(self, team: str | None) -> list[Customer]:
-        statement = select(Customer).where(Customer.status == domain.IN_POOL)
-        if team is not None:
-            statement = statement.where(Customer.team == team)
-        return list(self.session.scalars(statement.order_by(Customer.pooled_at.desc(), Customer.id.desc())))
