@@ -1,14 +1,11 @@
-"""Errors the knowledge service raises to its callers, and the one place where the domain's
-refusals (:class:`knowledge.domain.KnowledgeRuleError`, plain ``ValueError``\\ s) become them."""
+"""Errors the knowledge service raises to its callers (the domain raises them directly).
+
+A leaf module: it imports only ``crm_common.errors``, so another service (customers) or the
+gateway may import it to receive these errors as themselves."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
-
-from crm_common.errors import Conflict, CrmError, Forbidden, InvalidInput, NotFound
-from knowledge import domain
+from crm_common.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
 class InvalidKind(InvalidInput):
@@ -51,10 +48,6 @@ class AnswerNotOfAlarm(Conflict):
     code = "answer_not_of_alarm"
 
 
-class AlarmRequired(Conflict):
-    code = "alarm_required"
-
-
 class AlreadyVoted(Conflict):
     code = "already_voted"
 
@@ -65,40 +58,3 @@ class EntryNotFound(NotFound):
 
 class AlarmNotFound(NotFound):
     code = "alarm_not_found"
-
-
-_ERROR_FOR_RULE: dict[type[domain.KnowledgeRuleError], type[CrmError]] = {
-    domain.InvalidKind: InvalidKind,
-    domain.InvalidTags: InvalidTags,
-    domain.BlankField: BlankField,
-    domain.NotAuthor: NotAuthor,
-    domain.NotManager: NotManager,
-    domain.NotInTeam: NotInTeam,
-    domain.NotRaiser: NotRaiser,
-    domain.OwnEntry: OwnEntry,
-    domain.AlarmNotOpen: AlarmNotOpen,
-    domain.AnswerNotOfAlarm: AnswerNotOfAlarm,
-    domain.AlarmRequired: AlarmRequired,
-}
-
-
-def service_error(refusal: domain.KnowledgeRuleError) -> CrmError:
-    """The caller-facing error for a domain refusal: same code, same message and details."""
-    error_type = _ERROR_FOR_RULE.get(type(refusal), Conflict)
-    return error_type(refusal.message, refusal.details)
-
-
-Method = TypeVar("Method", bound=Callable[..., Any])
-
-
-def refusals_as_errors(method: Method) -> Method:
-    """Let an entrypoint raise the domain's refusals as the errors above."""
-
-    @functools.wraps(method)
-    def translated(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except domain.KnowledgeRuleError as refusal:
-            raise service_error(refusal) from refusal
-
-    return translated  # type: ignore[return-value]

@@ -89,6 +89,18 @@ class EntryVote(Base):
     voted_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class EntryRead(Base):
+    """Someone other than its author opened the entry: one row per ``entry_read`` event, written
+    in its transaction and keyed by its id (the same fact, for the appraisal's replay)."""
+
+    __tablename__ = "entry_reads"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), index=True)
+    reader_id: Mapped[int] = mapped_column(Integer)
+    read_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class Alarm(Base):
     """A difficulty alarm (困难报警) of one team."""
 

@@ -1,18 +1,18 @@
 """What crosses the knowledge service's boundary: RPC (and through the gateway, HTTP) and the
-data of the events it emits (docs/CONTRACTS.md, docs/events.md)."""
-
-import json
+data of the events it emits (docs/CONTRACTS.md, docs/events.md). A leaf module: marshmallow and
+:mod:`knowledge.constants` only, so the gateway may import it."""
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from knowledge.domain import MAX_TAGS, MAX_TITLE_LENGTH, AlarmStatus, EntryKind
+from crm_common.fields import DateTime
+from knowledge.constants import MAX_ID, MAX_TAGS, MAX_TITLE_LENGTH, AlarmStatus, EntryKind
 
 KINDS = [kind.value for kind in EntryKind]
 ALARM_STATUSES = [status.value for status in AlarmStatus]
 TEXT = validate.Length(max=20_000)
 # the domain checks each tag (length, blanks); this only bounds the request
 TAG_LIST = validate.Length(max=MAX_TAGS * 5)
-ID = validate.Range(min=1, max=2**31 - 1)
+ID = validate.Range(min=1, max=MAX_ID)
 
 
 # --- in
@@ -89,6 +89,14 @@ class AlarmListQuerySchema(Schema):
 
 class StaleQuerySchema(Schema):
     days = fields.Integer(load_default=3, validate=validate.Range(min=0, max=365))
+
+
+class SinceQuerySchema(Schema):
+    """A page of what happened from ``since`` on (``votes_since``, ``reads_since``, ``entries_since``), oldest first."""
+
+    since = DateTime(required=True, require_offset=True)
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_ID))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=1000))
 
 
 # --- out
@@ -222,7 +230,7 @@ class AlarmForAbandonSchema(Schema):
     manager_answered = fields.Boolean()
 
 
-# --- events (data of the envelope; dumped from the rows)
+# --- events (data of the envelope; dumped from the views the use cases answer with)
 
 
 class AlarmRaisedSchema(Schema):
@@ -242,14 +250,15 @@ class AlarmAnsweredSchema(Schema):
     answered_by = fields.Integer(attribute="author_id")
     answered_by_name = fields.String(attribute="author_name")
     by_manager = fields.Boolean()
-    team = fields.String(attribute="alarm.team", allow_none=True)
-    raised_by = fields.Integer(attribute="alarm.raised_by")
-    customer_id = fields.Integer(attribute="alarm.customer_id", allow_none=True)
+    team = fields.String(allow_none=True, metadata={"description": "the alarm's"})
+    raised_by = fields.Integer()
+    customer_id = fields.Integer(allow_none=True)
 
 
 class AlarmResolvedSchema(Schema):
     alarm_id = fields.Integer(attribute="id")
     answer_id = fields.Integer(attribute="accepted_answer_id")
+    answered_by = fields.Integer(metadata={"description": "the accepted answer's author"})
     entry_id = fields.Integer(allow_none=True)
     team = fields.String(allow_none=True)
     raised_by = fields.Integer()
@@ -261,6 +270,48 @@ class EntryPublishedSchema(Schema):
     title = fields.String()
     kind = fields.String()
     author_id = fields.Integer()
-    alarm_id = fields.Integer(attribute="source_alarm_id", allow_none=True)
-    tags = fields.Function(lambda entry: json.loads(entry.tags))
+    alarm_id = fields.Integer(allow_none=True)
+    tags = fields.List(fields.String())
     team = fields.String(allow_none=True)
+
+
+class EntryVotedSchema(Schema):
+    """``entry_voted``: a colleague found the entry useful (also a row of ``votes_since``)."""
+
+    entry_id = fields.Integer()
+    title = fields.String()
+    author_id = fields.Integer()
+    voter_id = fields.Integer()
+    team = fields.String(allow_none=True, metadata={"description": "the entry's"})
+    voted_at = fields.DateTime()
+
+
+class EntryReadSchema(Schema):
+    """``entry_read``: someone other than its author opened the entry."""
+
+    entry_id = fields.Integer(attribute="id")
+    title = fields.String()
+    author_id = fields.Integer()
+    reader_id = fields.Integer()
+    team = fields.String(allow_none=True, metadata={"description": "the entry's"})
+    pinned = fields.Boolean(metadata={"description": "pinned for newcomers (onboarding)"})
+
+
+class EntryReadRowSchema(EntryReadSchema):
+    """A row of ``reads_since``: what one ``entry_read`` said, its id and when it happened."""
+
+    event_id = fields.String(metadata={"description": "the entry_read event's id"})
+    read_at = fields.DateTime(metadata={"description": "the event's occurred_at"})
+
+
+class EntryWrittenSchema(Schema):
+    """A row of ``entries_since``: every entry written, archived ones too."""
+
+    entry_id = fields.Integer(attribute="id")
+    title = fields.String()
+    kind = fields.String()
+    author_id = fields.Integer()
+    alarm_id = fields.Integer(allow_none=True)
+    team = fields.String(allow_none=True)
+    archived = fields.Boolean()
+    created_at = fields.DateTime()

@@ -1,12 +1,10 @@
-"""What the notify service plugs into nameko: the SMS provider, its settings, short transactions
-outside a worker, the pool that sends SMS, and timers whose interval comes from config."""
+"""What the notify service plugs into nameko: the SMS provider, its settings, the pool that sends SMS, and timers whose interval comes from config."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -16,10 +14,12 @@ from eventlet.queue import Empty, LightQueue
 from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
-from crm_common.db import Database, UnitOfWork
-from notify import domain
-from notify.delivery import record_outcomes
+from crm_common.db import TransactionFactory, service_database
+from crm_common.directory import Directory
+from crm_common.localtime import timezone_name
+from notify import domain, domain_birthdays, domain_sms
 from notify.sms import ConsoleSms, SmsProvider, SmsResult, TwilioSms
+from notify.usecases_delivery import record_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 def _number(config: Mapping[str, Any], key: str, default: float) -> float:
     value = config.get(key)
-    return default if value in (None, "") else float(value)
+    if value is None or value == "":
+        return default
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -45,17 +47,16 @@ class NotifySettings:
     sms_retry_base_seconds: float = 2.0
     sms_retry_cap_seconds: float = 300.0
     sms_lease: timedelta = timedelta(seconds=60)
-    accounts_timeout: float = 3.0
     birthday_remind_at: time = time(9, 0)
-    default_birthday_days_ahead: int = domain.DEFAULT_BIRTHDAY_DAYS_AHEAD
-    default_revisit_lead_hours: int = int(domain.DEFAULT_REVISIT_LEAD.total_seconds() // 3600)
+    default_birthday_days_ahead: int = domain_birthdays.DEFAULT_BIRTHDAY_DAYS_AHEAD
+    default_revisit_lead_hours: int = int(domain_birthdays.DEFAULT_REVISIT_LEAD.total_seconds() // 3600)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> NotifySettings:
         remind_at = str(config.get("BIRTHDAY_REMIND_AT") or "09:00")
         hour, _, minute = remind_at.partition(":")
         return cls(
-            timezone=str(config.get("TIMEZONE") or domain.DEFAULT_TZ),
+            timezone=timezone_name(config),
             late_grace=timedelta(seconds=_number(config, "LATE_GRACE_SECONDS", 60)),
             escalation_minute=timedelta(seconds=_number(config, "ESCALATION_MINUTE_SECONDS", 60)),
             batch_size=int(_number(config, "BATCH_SIZE", 500)),
@@ -63,17 +64,16 @@ class NotifySettings:
             sms_retry_base_seconds=_number(config, "SMS_RETRY_BASE_SECONDS", 2),
             sms_retry_cap_seconds=_number(config, "SMS_RETRY_CAP_SECONDS", 300),
             sms_lease=timedelta(seconds=_number(config, "SMS_LEASE_SECONDS", 60)),
-            accounts_timeout=_number(config, "ACCOUNTS_TIMEOUT_SECONDS", 3),
             birthday_remind_at=time(int(hour), int(minute or 0)),
             default_birthday_days_ahead=int(
-                _number(config, "BIRTHDAY_DAYS_AHEAD", domain.DEFAULT_BIRTHDAY_DAYS_AHEAD)
+                _number(config, "BIRTHDAY_DAYS_AHEAD", domain_birthdays.DEFAULT_BIRTHDAY_DAYS_AHEAD)
             ),
             default_revisit_lead_hours=int(_number(config, "REVISIT_LEAD_HOURS", 24)),
         )
 
     @property
     def sms_retry_delays(self) -> list[float]:
-        return domain.backoff_delays(
+        return domain_sms.backoff_delays(
             self.sms_max_attempts, self.sms_retry_base_seconds, cap=self.sms_retry_cap_seconds
         )
 
@@ -88,6 +88,22 @@ class Settings(DependencyProvider):
         return self.settings
 
 
+# --------------------------------------------------------------------------- accounts
+
+
+class Accounts(Directory):
+    """crm_common's accounts client with notify's deadline (``ACCOUNTS_TIMEOUT_SECONDS``, 3 s:
+    a timer that asks must not hold its worker long) and no cache: an escalation texts the
+    phone accounts knows now, and a reassigned manager hears of the next notice."""
+
+    def __init__(self) -> None:
+        super().__init__(ttl_seconds=0.0)
+
+    def setup(self) -> None:
+        super().setup()
+        self.timeout_seconds = _number(self.container.config, "ACCOUNTS_TIMEOUT_SECONDS", 3)
+
+
 # --------------------------------------------------------------------------- SMS
 
 
@@ -97,6 +113,15 @@ class SmsChannel:
     def __init__(self, provider: SmsProvider, provider_name: str) -> None:
         self._provider = provider
         self.provider_name = provider_name
+
+    def signed_by_provider(self, url: str, params: Mapping[str, Any], signature: str | None) -> bool:
+        """True when ``signature`` is the provider's signature of a status callback posted to
+        ``url`` with ``params``. Twilio signs the URL it was given (``TWILIO_STATUS_CALLBACK_URL``),
+        which behind a proxy is not the one the gateway saw; a provider that signs nothing (the
+        console) never sends callbacks, so any that claims to come from it is refused."""
+        if not isinstance(self._provider, TwilioSms):
+            return False
+        return self._provider.validate_signature(self._provider.status_callback or url, params, signature)
 
     def send(self, phone: str, text: str, key: str) -> SmsResult:
         """Hand one message to the provider; SmsRejected (4xx) or SmsTemporaryFailure otherwise."""
@@ -112,7 +137,11 @@ def build_sms_provider(config: Mapping[str, Any], environ: Mapping[str, str]) ->
 
     Account SID and auth token come only from the environment (secrets); sender, messaging
     service, base URL (the local fake) and status-callback URL from config or the environment.
-    Raises ValueError for a half-configured Twilio: better not to start than to log SMS nobody gets.
+    ``SMS_MAX_PER_SECOND`` paces this instance's sender (empty: no pace of its own); a send waits
+    for its turn or a 429's pause at most a third of ``SMS_LEASE_SECONDS``, so no other instance
+    takes its message over meanwhile.
+    Raises ValueError for a half-configured Twilio (or a rate that is not a positive number):
+    better not to start than to log SMS nobody gets.
     """
 
     def setting(key: str) -> str:
@@ -136,6 +165,8 @@ def build_sms_provider(config: Mapping[str, Any], environ: Mapping[str, str]) ->
         timeout=float(setting("TWILIO_TIMEOUT_SECONDS") or 5),
         status_callback=setting("TWILIO_STATUS_CALLBACK_URL") or None,
         connections=int(_number(config, "SMS_CONCURRENCY", 16)),
+        max_per_second=_number(config, "SMS_MAX_PER_SECOND", 0) or None,
+        max_wait=_number(config, "SMS_LEASE_SECONDS", 60) / 3,
     )
     return "twilio", provider
 
@@ -150,49 +181,6 @@ class Sms(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> SmsChannel:
         return self.channel
-
-
-# --------------------------------------------------------------------------- transactions
-
-
-class TransactionFactory:
-    """``with transactions() as unit:`` a UnitOfWork committed on exit, rolled back on error.
-
-    Scheduling work claims and records in several short transactions, some of them in
-    greenthreads that outlive the worker, so it cannot use the worker's single unit.
-    """
-
-    def __init__(self, database: Database) -> None:
-        self._database = database
-
-    @property
-    def dialect(self) -> str:
-        return self._database.engine.dialect.name
-
-    @contextmanager
-    def __call__(self) -> Iterator[UnitOfWork]:
-        unit = UnitOfWork(self._database.sessions, self._database.container.service_name)
-        try:
-            yield unit
-            unit.commit()
-        except BaseException:
-            unit.rollback()
-            raise
-        finally:
-            unit.close()
-        if unit.emitted and self._database.relay is not None:
-            self._database.relay.nudge()
-
-
-class Transactions(DependencyProvider):
-    """Injects a TransactionFactory over the service's Database."""
-
-    def setup(self) -> None:
-        database = next(ext for ext in self.container.extensions if isinstance(ext, Database))
-        self.factory = TransactionFactory(database)
-
-    def get_dependency(self, worker_ctx: Any) -> TransactionFactory:
-        return self.factory
 
 
 # --------------------------------------------------------------------------- the SMS senders
@@ -262,8 +250,7 @@ class Senders(DependencyProvider):
 
     def setup(self) -> None:
         self.senders = SenderPool(int(_number(self.container.config, "SMS_CONCURRENCY", 16)))
-        database = next(ext for ext in self.container.extensions if isinstance(ext, Database))
-        self.transactions = TransactionFactory(database)
+        self.transactions = TransactionFactory(service_database(self.container))
         self.recording = False
 
     def start(self) -> None:

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
-from notify import domain
+from crm_common.fields import DateTime
+from notify.constants import (
+    MAX_ESCALATE_AFTER_MINUTES,
+    MIN_ESCALATE_AFTER_MINUTES,
+    RETURN_REASONS,
+    SMS_STATUSES,
+    ReminderStatus,
+)
 
 MAX_ID = 2**31 - 1  # ids are 32-bit integers on every backend
-STATUSES = [status.value for status in domain.ReminderStatus]
-SMS_STATUSES = ["pending", "sending", "retrying", "sent", "failed"]
+STATUSES = [status.value for status in ReminderStatus]
 ID = validate.Range(min=1, max=MAX_ID)
 
 
-class DueAt(fields.DateTime):
-    """An ISO 8601 date-time with an offset, loaded as aware UTC (naive times are refused)."""
+class DueAt(DateTime):
+    """An ISO 8601 date-time with an offset in the supported range, loaded as aware UTC."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(require_offset=True, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        try:
-            return domain.parse_due_at(value)
-        except domain.InvalidDueAt as exc:
-            raise ValidationError(exc.message) from None
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
 
 
 class NewReminderSchema(Schema):
@@ -35,7 +42,7 @@ class NewReminderSchema(Schema):
         strict=True,
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=domain.MIN_ESCALATE_AFTER_MINUTES, max=domain.MAX_ESCALATE_AFTER_MINUTES),
+        validate=validate.Range(min=MIN_ESCALATE_AFTER_MINUTES, max=MAX_ESCALATE_AFTER_MINUTES),
         metadata={
             "description": "minutes after due_at without acknowledgement before the SMS; "
             "default: the owner's setting"
@@ -79,7 +86,10 @@ class NotificationQuerySchema(Schema):
 class NotificationSchema(Schema):
     id = fields.Integer()
     kind = fields.String(
-        metadata={"description": "reminder_due, sms_failed, alarm_raised, customer_duplicate_suspected"}
+        metadata={
+            "description": "reminder_due, sms_failed, alarm_raised, customer_duplicate_suspected, "
+            "customer_return_warning"
+        }
     )
     title = fields.String()
     body = fields.String()
@@ -154,3 +164,48 @@ class StatusCallbackSchema(Schema):
     MessageSid = fields.String(required=True, validate=validate.Length(min=1, max=64))
     MessageStatus = fields.String(required=True, validate=validate.Length(min=1, max=20))
     ErrorCode = fields.String(load_default=None, allow_none=True)
+
+
+class SignedCallbackSchema(Schema):
+    """A provider's status callback as the gateway received it, for notify to check and apply:
+    the URL it was posted to, its form fields, and the X-Twilio-Signature header."""
+
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    params = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    signature = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+
+
+class ReturnWarningEventSchema(Schema):
+    """The ``data`` of customers' ``customer_return_warning`` that notify reads (fields may be
+    added within a version: the others are left alone)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    customer_id = fields.Integer(strict=True, required=True, validate=ID)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    owner_id = fields.Integer(strict=True, required=True, validate=ID)
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RETURN_REASONS))
+    days = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100_000))
+    return_at = DueAt(required=True)
+    days_left = fields.Integer(
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=0)
+    )
+
+
+# --- events (the data of the envelope)
+
+
+class ReminderAcknowledgedSchema(Schema):
+    """``reminder_acknowledged``: the owner acknowledged a reminder, before or after its SMS."""
+
+    reminder_id = fields.Integer()
+    owner_id = fields.Integer()
+    team = fields.String(allow_none=True)
+    title = fields.String()
+    kind = fields.String()
+    customer_id = fields.Integer(allow_none=True)
+    due_at = fields.DateTime()
+    acknowledged_at = fields.DateTime()
+    escalated_at = fields.DateTime(allow_none=True)
+    before_escalation = fields.Boolean()

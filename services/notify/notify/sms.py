@@ -7,12 +7,18 @@ one of them in a DependencyProvider.
 Exactly-once is the caller's job (Twilio has no idempotency key): record the intent (key, phone,
 body, time), call ``send``; after a crash or an ``SmsTemporaryFailure`` call
 ``find_sent(key, to, since=intent time, body=body)`` before sending again.
+
+``TwilioSms`` keeps one pooled HTTP session for every call, paces each sender to its
+messages-per-second (``max_per_second``), and answers Twilio's 429 by pausing that sender and
+trying the same message again: a 429 means Twilio created nothing, so the retry cannot be a
+duplicate.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,7 +34,8 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from notify.domain import SmsOutcome, as_utc, classify_provider_status
+from notify.domain import as_utc
+from notify.domain_sms import SmsOutcome, classify_provider_status
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +137,57 @@ class ConsoleSms:
 # --------------------------------------------------------------------------- Twilio
 
 
-class BaseUrlHttpClient(TwilioHttpClient):
-    """A TwilioHttpClient that sends every ``https://*.twilio.com`` request to ``base_url`` instead.
+class RateLimited(Exception):
+    """Twilio answered 429: it created nothing; ``retry_after`` is its Retry-After, if it sent one."""
+
+    def __init__(self, retry_after: float | None):
+        super().__init__(f"Twilio 429 (retry after {retry_after})")
+        self.retry_after = retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:  # an HTTP date: rare enough to use our own backoff instead
+        return None
+
+
+class PooledHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client with one pooled ``requests.Session`` for every call (``connections``
+    kept open: as many as concurrent senders) and Twilio's 429 raised as :class:`RateLimited`.
+
+    The SDK logs every request and response at INFO; that is most of its work per message, so
+    its logger starts at WARNING (a logging config that names ``twilio.http_client`` wins).
+    """
+
+    def __init__(self, timeout: float | None = None, connections: int = 16):
+        super().__init__(pool_connections=True, timeout=timeout)
+        assert self.session is not None
+        # the SDK keeps cpu_count + 4 connections: more concurrent senders than that would
+        # open (and TLS-handshake) a fresh connection for most messages
+        for scheme in ("https://", "http://"):
+            self.session.mount(scheme, HTTPAdapter(pool_connections=1, pool_maxsize=connections))
+        if self.logger.level == logging.NOTSET:
+            self.logger.setLevel(logging.WARNING)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        response = super().request(method, url, *args, **kwargs)
+        if response.status_code == 429:
+            headers = response.headers or {}
+            raise RateLimited(_retry_after(headers.get("Retry-After")))
+        return response
+
+
+class BaseUrlHttpClient(PooledHttpClient):
+    """A PooledHttpClient that sends every ``https://*.twilio.com`` request to ``base_url`` instead.
 
     The SDK has no base-URL setting; rewriting at the HTTP layer covers every resource, paging
     links and region/edge host names alike. Proxy variables from the environment are ignored,
     so traffic for a local fake never leaves the machine.
     """
 
-    def __init__(self, base_url: str, timeout: float | None = None):
-        super().__init__(timeout=timeout)
+    def __init__(self, base_url: str, timeout: float | None = None, connections: int = 16):
+        super().__init__(timeout=timeout, connections=connections)
         parts = urlsplit(base_url)
         if not parts.scheme or not parts.netloc:
             raise ValueError(f"base_url needs a scheme and host: {base_url!r}")
@@ -158,6 +206,53 @@ class BaseUrlHttpClient(TwilioHttpClient):
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
         return super().request(method, self.rewrite(url), *args, **kwargs)
+
+
+class SendRate:
+    """One sender's pace: messages at least ``1 / max_per_second`` apart (None: no pace of our
+    own), and every message held back while the sender is paused after a 429.
+
+    Greenthread-safe (the lock is never held while sleeping). ``clock`` and ``sleep`` are
+    injectable for tests.
+    """
+
+    def __init__(
+        self,
+        max_per_second: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = time.sleep,
+    ):
+        if max_per_second is not None and max_per_second <= 0:
+            raise ValueError("max_per_second must be positive (or None for no limit)")
+        self.max_per_second = max_per_second
+        self.interval = 1.0 / max_per_second if max_per_second else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    def wait_turn(self, deadline: float | None = None) -> bool:
+        """Wait until this sender may send one message, and take that turn; False (no turn
+        taken) when the turn would come after ``deadline`` (a ``clock`` time).
+
+        Each caller books the next free turn and sleeps once until it comes: one wake-up per
+        message however many senders queue. A pause that begins meanwhile books again."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                turn = max(now, self._next, self._paused_until)
+                if deadline is not None and turn > deadline:
+                    return False
+                self._next = turn + self.interval
+            if turn > now:
+                self._sleep(turn - now)
+            if self._paused_until <= turn:
+                return True
+
+    def pause(self, seconds: float) -> None:
+        """Hold every message of this sender back for ``seconds`` (Twilio said 429)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
 
 
 def _rest_error(error: TwilioRestException) -> SmsError:
@@ -189,7 +284,11 @@ class TwilioSms:
     ``base_url`` (e.g. ``http://127.0.0.1:8099``) replaces ``https://api.twilio.com`` for tests;
     ``timeout`` bounds each HTTP request in seconds. ``status_callback`` is passed to Twilio
     as the StatusCallback URL of every message. ``connections``: how many HTTP connections to
-    keep open (as many as concurrent senders).
+    keep open (as many as concurrent senders). ``max_per_second``: the sender's
+    messages-per-second at Twilio (None: no pace of our own). A 429 pauses the sender for
+    Twilio's Retry-After (else ``rate_limit_backoff`` doubling per try, at most
+    ``rate_limit_cap``) and tries again, up to ``rate_limit_retries`` times; ``max_wait`` bounds
+    how long one send may wait for its turn in all (keep it well inside the send's lease).
     """
 
     def __init__(
@@ -202,6 +301,13 @@ class TwilioSms:
         timeout: float = 5,
         status_callback: str | None = None,
         connections: int = 16,
+        max_per_second: float | None = None,
+        rate_limit_retries: int = 4,
+        rate_limit_backoff: float = 1.0,
+        rate_limit_cap: float = 10.0,
+        max_wait: float = 20.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = time.sleep,
     ):
         if not account_sid or not auth_token:
             raise ValueError("Twilio needs an account SID and an auth token")
@@ -212,16 +318,43 @@ class TwilioSms:
         self.status_callback = status_callback
         self._validator = RequestValidator(auth_token)
         http_client = (
-            BaseUrlHttpClient(base_url, timeout=timeout) if base_url else TwilioHttpClient(timeout=timeout)
+            BaseUrlHttpClient(base_url, timeout=timeout, connections=connections)
+            if base_url
+            else PooledHttpClient(timeout=timeout, connections=connections)
         )
-        if http_client.session is not None:
-            # the SDK keeps cpu_count + 4 connections: more concurrent senders than that would
-            # open (and TLS-handshake) a fresh connection for most messages
-            for scheme in ("https://", "http://"):
-                http_client.session.mount(scheme, HTTPAdapter(pool_maxsize=connections))
         self.client = Client(account_sid, auth_token, http_client=http_client)
+        self.rate = SendRate(max_per_second, clock=clock, sleep=sleep)
+        self.rate_limit_retries = rate_limit_retries
+        self.rate_limit_backoff = rate_limit_backoff
+        self.rate_limit_cap = rate_limit_cap
+        self.max_wait = max_wait
+        self._clock, self._sleep = clock, sleep
+        self.rate_limited = 0  # 429s answered so far (for the logs and tests)
 
-    def _call(self, action: Callable[[], Any]) -> Any:
+    def _call(self, action: Callable[[], Any], paced: bool = False) -> Any:
+        """``action()`` with Twilio's errors as SmsError; ``paced``: one message of this sender,
+        sent in its turn. Either way a 429 pauses the sender and the action is tried again."""
+        deadline = self._clock() + self.max_wait
+        for attempt in range(self.rate_limit_retries + 1):
+            if paced and not self.rate.wait_turn(deadline):
+                raise SmsTemporaryFailure("the sender's rate limit leaves no turn in time", http_status=429)
+            try:
+                return self._translated(action)
+            except RateLimited as limited:
+                self.rate_limited += 1
+                delay = limited.retry_after
+                if delay is None:
+                    delay = self.rate_limit_backoff * 2**attempt
+                delay = min(delay, self.rate_limit_cap)
+                log.warning("Twilio answered 429: the sender waits %.2fs (try %d)", delay, attempt + 1)
+                self.rate.pause(delay)
+                if not paced:  # a read: no turn of the sender to take, only the pause to sit out
+                    if self._clock() + delay > deadline:
+                        break
+                    self._sleep(delay)
+        raise SmsTemporaryFailure("Twilio 429: too many requests, still after backing off", 429, 20429)
+
+    def _translated(self, action: Callable[[], Any]) -> Any:
         try:
             return action()
         except TwilioRestException as error:
@@ -238,8 +371,10 @@ class TwilioSms:
         """Create a Twilio message to ``to`` (E.164) and return its sid and status ("queued").
 
         ``idempotency_key`` is only logged: Twilio has none, and the body stays exactly what the
-        user reads. Raises :class:`SmsRejected` for a 4xx answer (e.g. 21211 invalid number) and
-        :class:`SmsTemporaryFailure` for 5xx, 429, timeouts and connection errors.
+        user reads. Waits for the sender's turn; a 429 is tried again after the pause it asks.
+        Raises :class:`SmsRejected` for a 4xx answer (e.g. 21211 invalid number) and
+        :class:`SmsTemporaryFailure` for 5xx, timeouts, connection errors, and 429s or waits
+        that outlast ``max_wait`` (Twilio created nothing then).
         """
         options: dict[str, Any] = {"to": to, "body": body}
         if self.from_number:
@@ -248,7 +383,7 @@ class TwilioSms:
             options["messaging_service_sid"] = self.messaging_service_sid
         if self.status_callback:
             options["status_callback"] = self.status_callback
-        message = self._call(lambda: self.client.messages.create(**options))
+        message = self._call(lambda: self.client.messages.create(**options), paced=True)
         log.info("Twilio accepted %s for %s as %s", idempotency_key, to, message.sid)
         return SmsResult(provider_id=message.sid, status=str(message.status))
 

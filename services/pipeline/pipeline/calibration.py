@@ -1,5 +1,8 @@
 """Do the stage probabilities match what really happens? Calibration from history, and a backtest.
 
+The counting is SQL (the store's ``calibration_counts`` and ``backtest_aggregates``); this module
+takes the counts.
+
 A stage's probability claims: of the deals that reach this stage, this share ends won. Calibration
 counts, per stage, the closed deals (won or lost) whose history shows them at that stage, and how many
 of those were won. Open deals say nothing yet and are left out. A deal counts for the stages its
@@ -16,7 +19,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from enum import Enum
 from statistics import NormalDist
 
 from pipeline.forecast import StageAggregate, compute_forecast
@@ -24,20 +26,6 @@ from pipeline.stages import Stage
 
 DEFAULT_LEVEL = 0.95
 _CENT = Decimal("0.01")
-
-
-class Outcome(str, Enum):
-    WON = "won"
-    LOST = "lost"
-    OPEN = "open"
-
-
-@dataclass(frozen=True)
-class DealHistory:
-    """What calibration needs of one deal: the stage keys its history shows it at, and how it ended."""
-
-    reached: tuple[str, ...]
-    outcome: Outcome
 
 
 @dataclass(frozen=True)
@@ -65,16 +53,6 @@ class StageCalibration:
     high: float | None
     suggested_probability: int | None
     disagrees: bool
-
-
-@dataclass(frozen=True)
-class BacktestPeriod:
-    """A past period: the open forecast deals at its start as ``(amount, probability %)``, and what was
-    won during it."""
-
-    period: str
-    open_deals: tuple[tuple[Decimal, int], ...]
-    won_amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -114,12 +92,14 @@ def wilson_interval(won: int, reached: int, level: float = DEFAULT_LEVEL) -> tup
     return low, high
 
 
-def calibrate(
-    deals: Iterable[DealHistory],
+def calibrate_counts(
+    counts: Mapping[str, StageCount],
     stages: Sequence[Stage],
     level: float = DEFAULT_LEVEL,
 ) -> list[StageCalibration]:
-    """One row per stage of ``stages``, in order, from the deals' histories.
+    """One row per stage of ``stages``, in order, from counts made per stage key (by the store's SQL):
+    how many closed deals reached the stage and how many of those were won. Keys the set does not
+    have are ignored, a stage without counts has none.
 
     ``disagrees`` is true when the configured probability lies outside the interval. The suggested
     probability is the observed rate made non-decreasing across stages (where a later stage shows a
@@ -127,29 +107,7 @@ def calibrate(
     whole percent; the won stage keeps 100. Suggestions may still tie after rounding: validate before
     adopting them as a stage set.
 
-    Raises ``ValueError`` for an outcome that is not won, lost or open, or ``level`` outside (0, 1).
-    """
-    keys = {stage.key for stage in stages}
-    counts = {key: StageCount(0, 0) for key in keys}
-    for deal in deals:
-        outcome = Outcome(deal.outcome)
-        if outcome is Outcome.OPEN:
-            continue
-        for key in set(deal.reached) & keys:
-            known = counts[key]
-            counts[key] = StageCount(known.reached + 1, known.won + (outcome is Outcome.WON))
-    return calibrate_counts(counts, stages, level)
-
-
-def calibrate_counts(
-    counts: Mapping[str, StageCount],
-    stages: Sequence[Stage],
-    level: float = DEFAULT_LEVEL,
-) -> list[StageCalibration]:
-    """``calibrate`` from counts already made per stage key (by SQL, say): how many closed deals
-    reached the stage and how many of those were won. Keys the set does not have are ignored, a stage
-    without counts has none. Raises ``ValueError`` for ``won`` outside 0..reached or ``level`` outside
-    (0, 1)."""
+    Raises ``ValueError`` for ``won`` outside 0..reached or ``level`` outside (0, 1)."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     reached = {stage.key: 0 for stage in stages}
@@ -210,34 +168,6 @@ def _non_decreasing(counts: Sequence[tuple[int, int]]) -> list[float | None]:
             blocks[-1] = [blocks[-1][0] + last[0], blocks[-1][1] + last[1], blocks[-1][2] + last[2]]
     rates = iter(rate for k, n, size in blocks for rate in [k / n] * size)
     return [next(rates) if n else None for _, n in counts]
-
-
-def backtest(periods: Iterable[BacktestPeriod], level: float = 0.90) -> list[BacktestRow]:
-    """Per past period, the weighted forecast of the deals open at its start against the amount won.
-
-    The forecast and its interval are computed as ``compute_forecast`` does (every deal given counts;
-    the caller passes only deals that were in forecast stages). Raises ``ValueError`` as
-    ``compute_forecast`` does, e.g. for a probability outside 0–100 or a negative amount.
-    """
-    rows = []
-    for period in periods:
-        by_probability: dict[int, list[Decimal]] = {}
-        for amount, probability in period.open_deals:
-            by_probability.setdefault(probability, []).append(Decimal(amount))
-        aggregates = [
-            StageAggregate(
-                stage_key=f"p{probability}",
-                name=f"{probability}%",
-                probability=probability,
-                in_forecast=True,
-                count=len(amounts),
-                amount_sum=sum(amounts, Decimal(0)),
-                amount_sq_sum=sum((a * a for a in amounts), Decimal(0)),
-            )
-            for probability, amounts in by_probability.items()
-        ]
-        rows.append(backtest_period(period.period, aggregates, period.won_amount, level))
-    return rows
 
 
 def backtest_period(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from crm_common.caller import Caller
 from crm_common.errors import Forbidden, InvalidInput
+from pipeline.constants import DEFAULT_FORECAST_RANGE, OPEN, period_bounds
 from pipeline.exceptions import (
     AlreadyInStage,
     InvalidStageSet,
@@ -18,12 +19,7 @@ from pipeline.exceptions import (
     ReasonRequired,
     UnknownStage,
 )
-from pipeline.forecast import period_bounds
 from pipeline.stages import Stage, StageSetInvalid, validate_stage_set
-
-# Which stages count in the forecast when a manager's edit does not say: 25–90 % (the source's rule).
-DEFAULT_FORECAST_RANGE = (25, 90)
-ABANDONED = "abandoned"
 
 
 @dataclass(frozen=True)
@@ -147,7 +143,7 @@ def check_move(status: str, current_key: str, target_key: str, stages: Sequence[
 
     OpportunityClosed for a won or lost deal, UnknownStage for a key outside the set, AlreadyInStage
     for no move, ReasonRequired for the won stage (winning needs a reason: use ``…/won``)."""
-    if status != "open":
+    if status != OPEN:
         raise OpportunityClosed(f"the deal is {status}; it no longer moves", {"status": status})
     target = find_stage(stages, target_key)
     if target.key == current_key:
@@ -161,7 +157,7 @@ def check_move(status: str, current_key: str, target_key: str, stages: Sequence[
 
 
 def check_open(status: str) -> None:
-    if status != "open":
+    if status != OPEN:
         raise OpportunityClosed(f"the deal is already {status}", {"status": status})
 
 
@@ -173,10 +169,6 @@ def find_stage(stages: Sequence[Stage], key: str) -> Stage:
         f"no stage {key!r} in this team's stage set",
         {"stage": [f"one of {', '.join(s.key for s in stages)}"]},
     )
-
-
-def first_open_stage(stages: Sequence[Stage]) -> Stage:
-    return stages[0]
 
 
 def stage_after_team_change(key: str, probability: int, new_stages: Sequence[Stage]) -> Stage:

@@ -8,21 +8,17 @@ Forecast = Σ amount × probability over the open deals in the forecast stages (
 
 Which deals belong to a period: a deal counts in the period that contains its expected close date; a
 deal without an expected close date counts in the current period, i.e. in whichever month or quarter
-contains today (``effective_close_date``: in SQL, ``coalesce(expected_close_date, :today) between
-:start and :end``).
+contains today (in SQL, ``coalesce(expected_close_date, :today) between :start and :end``: the store's
+``in_period``; that query is the one place the rule is written).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from statistics import NormalDist
-
-from pipeline.stages import Stage
 
 DEFAULT_MIN_SAMPLE = 14
 DEFAULT_LEVEL = 0.90
@@ -209,33 +205,6 @@ def _check_aggregates(aggregates: Sequence[StageAggregate]) -> None:
             raise ValueError(f"stage {aggregate.stage_key!r}: counts and amounts must not be negative")
 
 
-def aggregate_deals(stages: Sequence[Stage], deals: Iterable[tuple[str, Decimal]]) -> list[StageAggregate]:
-    """Per-stage aggregates of open deals given as ``(stage_key, amount)``, one per stage of ``stages``.
-
-    What the service's SQL computes, for tests, the backtest and small data. Raises ``KeyError`` for a
-    deal in a stage the set does not have.
-    """
-    counts = dict.fromkeys((stage.key for stage in stages), 0)
-    amount_sums = dict.fromkeys(counts, _ZERO)
-    amount_sq_sums = dict.fromkeys(counts, _ZERO)
-    for stage_key, amount in deals:
-        counts[stage_key] += 1  # KeyError for a stage the set does not have
-        amount_sums[stage_key] += amount
-        amount_sq_sums[stage_key] += amount * amount
-    return [
-        StageAggregate(
-            stage_key=stage.key,
-            name=stage.name,
-            probability=stage.probability,
-            in_forecast=stage.in_forecast,
-            count=counts[stage.key],
-            amount_sum=amount_sums[stage.key],
-            amount_sq_sum=amount_sq_sums[stage.key],
-        )
-        for stage in stages
-    ]
-
-
 def suggest_target(forecast: Forecast, above_pct: Decimal = Decimal(20)) -> Decimal:
     """A target ``above_pct`` percent above the weighted total (the source's manager sets it 20 % above)."""
     return _cents(forecast.weighted_total * (1 + above_pct / _HUNDRED))
@@ -286,54 +255,3 @@ def roll_up(
         target = sum(owner_targets, _ZERO) if owner_targets else None
     total = compute_forecast(merged.values(), target, min_sample=min_samples.pop(), level=levels.pop())
     return TeamForecast(total=total, by_owner=dict(forecasts_by_owner))
-
-
-_MONTH = re.compile(r"(\d{4})-(\d{2})", re.ASCII)
-_QUARTER = re.compile(r"(\d{4})-[Qq]([1-4])", re.ASCII)
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """First and last day (both inclusive) of a month ``"2026-12"`` or a quarter ``"2026-Q4"``.
-
-    Raises ``ValueError`` for anything else (``"2026-13"``, ``"2026-Q5"``, ``"26-12"``, ``""``).
-    """
-    if not isinstance(period, str):
-        raise ValueError(f"period must be text like 2026-12 or 2026-Q4, got {period!r}")
-    if match := _MONTH.fullmatch(period):
-        year, first_month, months = int(match[1]), int(match[2]), 1
-        if not 1 <= first_month <= 12:
-            raise ValueError(f"no month {first_month} in period {period!r}")
-    elif match := _QUARTER.fullmatch(period):
-        year, first_month, months = int(match[1]), 3 * int(match[2]) - 2, 3
-    else:
-        raise ValueError(f"period must look like 2026-12 or 2026-Q4, got {period!r}")
-    if year < 1:
-        raise ValueError(f"no year {year} in period {period!r}")
-    start = date(year, first_month, 1)
-    after_month = first_month + months
-    next_start = date(year + 1, 1, 1) if after_month > 12 else date(year, after_month, 1)
-    return start, next_start - timedelta(days=1)
-
-
-def current_period(today: date, kind: str = "month") -> str:
-    """The month (``"2026-12"``) or quarter (``"2026-Q4"``) containing ``today``.
-
-    Raises ``ValueError`` for a ``kind`` other than ``"month"`` or ``"quarter"``.
-    """
-    if kind == "month":
-        return f"{today.year:04d}-{today.month:02d}"
-    if kind == "quarter":
-        return f"{today.year:04d}-Q{(today.month - 1) // 3 + 1}"
-    raise ValueError(f"kind must be 'month' or 'quarter', got {kind!r}")
-
-
-def effective_close_date(expected_close_date: date | None, today: date) -> date:
-    """The date that places a deal in a period: its expected close date, or today when it has none."""
-    return expected_close_date if expected_close_date is not None else today
-
-
-def counts_in_period(expected_close_date: date | None, period: str, today: date) -> bool:
-    """Whether a deal belongs to ``period``: its expected close date lies in it, or it has no date and
-    the period contains today. Raises ``ValueError`` for a malformed period."""
-    start, end = period_bounds(period)
-    return start <= effective_close_date(expected_close_date, today) <= end

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from pipeline.stages import DEFAULT_STAGES, WON_PROBABILITY, Stage
@@ -39,6 +40,7 @@ from pipeline.stages import DEFAULT_STAGES, WON_PROBABILITY, Stage
 PROSPECT = "prospect"
 PUSH = "push"
 PILE_UP = "pile_up"
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -214,3 +216,34 @@ def compare_team(
             )
         )
     return comparisons
+
+
+@dataclass
+class FunnelCounts:
+    """One salesperson's (or a team's) funnel: open deals per stage key as (count, Σ amount), and
+    the deals won in the period."""
+
+    open: dict[str, tuple[int, Decimal]] = field(default_factory=dict)
+    won: tuple[int, Decimal] = (0, _ZERO)
+
+    def add(self, other: FunnelCounts) -> None:
+        for key, (count, amount_sum) in other.open.items():
+            known = self.open.get(key, (0, _ZERO))
+            self.open[key] = (known[0] + count, known[1] + amount_sum)
+        self.won = (self.won[0] + other.won[0], self.won[1] + other.won[1])
+
+    def rows(self, stages: Sequence[Stage]) -> list[dict]:
+        """Every stage of the set in order; the won stage counts what was won in the period."""
+        rows = []
+        for stage in stages:
+            count, amount_sum = self.won if stage.is_won else self.open.get(stage.key, (0, _ZERO))
+            rows.append(
+                {
+                    "stage": stage.key,
+                    "name": stage.name,
+                    "probability": stage.probability,
+                    "count": count,
+                    "amount": amount_sum,
+                }
+            )
+        return rows

@@ -23,7 +23,6 @@ from crm_common.models import service_metadata
 from crm_common.timestamps import UtcDateTime
 
 MONEY = Numeric(14, 2)
-OPEN, WON, LOST = "open", "won", "lost"
 # Written as a literal in both the partial indexes and the queries: a planner uses a partial index
 # only when the query's condition is the index's own text, not a bound parameter.
 OPEN_CONDITION = "status = 'open'"

@@ -1,4 +1,5 @@
-"""What crosses the pipeline service's boundary. Money is a decimal string in CNY, dates ISO 8601."""
+"""What crosses the pipeline service's boundary. Money is a decimal string in CNY (crm_common.fields.Money),
+dates ISO 8601."""
 
 from __future__ import annotations
 
@@ -6,13 +7,10 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from pipeline.forecast import period_bounds
+from crm_common.fields import Date, DecimalText, Money, MoneyInput, check_moment
+from pipeline.constants import CURRENCIES, MAX_AMOUNT, MAX_ID, STATUSES, period_bounds
 
-MAX_ID = 2**31 - 1
-MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 _CENT = Decimal("0.01")
-CURRENCIES = ("CNY",)
-STATUSES = ("open", "won", "lost")
 
 TEAM = validate.Length(min=1, max=64)
 ID = validate.Range(min=1, max=MAX_ID)
@@ -31,24 +29,15 @@ def _money(minimum: Decimal, what: str):
 
 def _period(value: str) -> None:
     try:
-        period_bounds(value)
+        start, _end = period_bounds(value)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+    check_moment(start)  # the same years as every date: 1900–2199
 
 
 def _not_blank(value: str) -> None:
     if not value.strip():
         raise ValidationError("must not be blank")
-
-
-def Money(**kwargs) -> fields.Decimal:  # noqa: N802 — reads like a field class
-    """Money going out: a decimal string with two places, "10000.00"."""
-    return fields.Decimal(as_string=True, places=2, **kwargs)
-
-
-def MoneyInput(**kwargs) -> fields.Decimal:  # noqa: N802
-    """Money coming in: a decimal string or a JSON number, checked (not rounded) to fen."""
-    return fields.Decimal(as_string=True, metadata={"example": "10000.00"}, **kwargs)
 
 
 # ---- stage sets ---------------------------------------------------------------------------------
@@ -119,7 +108,7 @@ class NewOpportunitySchema(Schema):
         validate=validate.Length(min=1, max=32),
         metadata={"description": "a stage key of the team's set; default: the first stage"},
     )
-    expected_close_date = fields.Date(
+    expected_close_date = Date(
         load_default=None,
         allow_none=True,
         metadata={"description": "without one the deal counts in the current period"},
@@ -251,7 +240,7 @@ class ForecastFiguresSchema(Schema):
     pipeline_amount = Money(metadata={"description": "Σ amount over the forecast stages"})
     target = Money(allow_none=True)
     gap = Money(allow_none=True, metadata={"description": "target − weighted_total"})
-    target_above_forecast_pct = fields.Decimal(as_string=True, allow_none=True)
+    target_above_forecast_pct = DecimalText(allow_none=True)
 
 
 class OwnerForecastSchema(ForecastFiguresSchema):
@@ -343,7 +332,7 @@ class BacktestRowSchema(Schema):
     forecast = Money(metadata={"description": "the weighted forecast at the period's start"})
     actual = Money(metadata={"description": "won during the period"})
     error = Money()
-    error_pct = fields.Decimal(as_string=True, allow_none=True)
+    error_pct = DecimalText(allow_none=True)
     low = Money()
     high = Money()
     within_interval = fields.Boolean()
@@ -356,4 +345,4 @@ class CalibrationSchema(Schema):
     method = fields.String()
     stages = fields.List(fields.Nested(StageCalibrationSchema))
     backtest = fields.List(fields.Nested(BacktestRowSchema))
-    backtest_mean_absolute_error_pct = fields.Decimal(as_string=True, allow_none=True)
+    backtest_mean_absolute_error_pct = DecimalText(allow_none=True)

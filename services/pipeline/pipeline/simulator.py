@@ -9,7 +9,8 @@ rₛ/rₛ₊₁ · rₛ₊₁/rₛ₊₂ ⋯ = rₛ / r_last = rₛ: exactly the
 Timestamps: deals start spread evenly at random over ``spread_days`` from ``start``; each stay in a
 stage lasts an exponential time with mean ``mean_days_in_stage``. With ``as_of`` set, a deal whose
 story runs past it is still open then, and its history holds only the moves made by ``as_of``.
-The output is ``DealHistory`` (what ``calibration.calibrate`` takes) with the moves and an amount added.
+The output is ``DealHistory`` (the stages a deal reached and how it ended) with the moves and an amount
+added: test data, loaded into a real database (or the tests' fake store) to check calibration.
 """
 
 from __future__ import annotations
@@ -19,8 +20,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import Enum
 
-from pipeline.calibration import DealHistory, Outcome
+
+class Outcome(str, Enum):
+    WON = "won"
+    LOST = "lost"
+    OPEN = "open"
+
+
+@dataclass(frozen=True)
+class DealHistory:
+    """One deal as calibration sees it: the stage keys its history shows it at, and how it ended."""
+
+    reached: tuple[str, ...]
+    outcome: Outcome
 
 
 @dataclass(frozen=True)

@@ -117,19 +117,6 @@ def validate_stage_set(stages: Sequence[Stage]) -> tuple[Stage, ...]:
     return stages
 
 
-def stage_by_key(stages: Sequence[Stage], key: str) -> Stage:
-    """The stage with ``key``; raises ``KeyError`` when the set has none."""
-    for stage in stages:
-        if stage.key == key:
-            return stage
-    raise KeyError(key)
-
-
-def forecast_stages(stages: Sequence[Stage]) -> tuple[Stage, ...]:
-    """The stages whose open deals count in the forecast, in order."""
-    return tuple(stage for stage in stages if stage.in_forecast)
-
-
 def won_stage(stages: Sequence[Stage]) -> Stage:
     """The won stage (the last one, 100 %) of a valid set."""
     return stages[-1]

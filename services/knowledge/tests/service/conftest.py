@@ -1,6 +1,7 @@
 """Fixtures of the knowledge service tests: the service in a real container on a real vhost and
-database (SQLite, and PostgreSQL where CRM_TEST_DB_URL is set), small stand-ins for accounts
-(names) and customers (who may see which customer), and a log of the events it publishes."""
+database (SQLite, and PostgreSQL where CRM_TEST_DB_URL is set), the shared stand-in for accounts
+(names), the real customers service on a database of its own (who may read which customer), and
+a log of the events it publishes."""
 
 import time
 from datetime import UTC, datetime
@@ -9,14 +10,13 @@ from types import SimpleNamespace
 import eventlet
 import pytest
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from crm_common.clock import Clock, FrozenClock
-from crm_common.errors import Forbidden, NotFound
-from crm_common.identity import CallerIdentity
 from knowledge.service import KnowledgeService
 from tests.support.callers import as_caller
+from tests.support.customers_service import real_customers  # noqa: F401 — a fixture
+from tests.support.fake_accounts import FakeAccounts
 
 USERS = {
     1: {"id": 1, "username": "admin", "display_name": "管理员", "role": "admin", "team": None},
@@ -26,33 +26,9 @@ USERS = {
     20: {"id": 20, "username": "zhao", "display_name": "赵经理", "role": "manager", "team": "west"},
     21: {"id": 21, "username": "chen", "display_name": "陈静", "role": "sales", "team": "west"},
 }
-# customer id → (name, owner id, team)
-CUSTOMERS = {501: ("苏州精工机械有限公司", 11, "east"), 502: ("杭州新材料有限公司", 12, "east")}
+# entered in this order into the real customers service, so their ids are 1 and 2: name, owner
+CUSTOMERS = (("苏州精工机械有限公司", 11), ("杭州新材料有限公司", 12))
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-class FakeAccounts:
-    name = "accounts"
-
-    @rpc
-    def get_users(self, user_ids):
-        return {str(uid): USERS[uid] for uid in user_ids if uid in USERS}
-
-
-class FakeCustomers:
-    """customers.get_customer as the real one decides it: the owner and the team's manager."""
-
-    name = "customers"
-    caller = CallerIdentity()
-
-    @rpc(expected_exceptions=(NotFound, Forbidden))
-    def get_customer(self, customer_id):
-        if customer_id not in CUSTOMERS:
-            raise NotFound(f"no customer {customer_id}")
-        name, owner_id, team = CUSTOMERS[customer_id]
-        if not self.caller.require().can_read(owner_id, team):
-            raise Forbidden("not your customer")
-        return {"id": customer_id, "name": name, "owner_id": owner_id, "team": team}
 
 
 class EventLog:
@@ -75,6 +51,14 @@ class EventLog:
     def on_alarm_resolved(self, event):
         EventLog.seen.append(event)
 
+    @event_handler("knowledge", "entry_voted")
+    def on_entry_voted(self, event):
+        EventLog.seen.append(event)
+
+    @event_handler("knowledge", "entry_read")
+    def on_entry_read(self, event):
+        EventLog.seen.append(event)
+
 
 class Events:
     def __init__(self):
@@ -91,6 +75,15 @@ class Events:
                     return event
             eventlet.sleep(0.05)
         raise AssertionError(f"no {event_type} with {data}; seen: {[e['event_type'] for e in EventLog.seen]}")
+
+    def all_of(self, event_type, **data):
+        """Every ``event_type`` event seen so far whose data has ``data``."""
+        return [
+            event
+            for event in EventLog.seen
+            if event["event_type"] == event_type
+            and all(event["data"].get(key) == value for key, value in data.items())
+        ]
 
 
 @pytest.fixture
@@ -111,10 +104,22 @@ def events(container_factory, service_config):
 
 
 @pytest.fixture
+def customers(knowledge, service_config, real_customers):  # noqa: F811 — the imported fixture
+    """李娜's customer 1 and 张伟's customer 2 in the real customers service (for the tests that
+    refer to customers: ``pytestmark = pytest.mark.usefixtures("customers")``)."""
+    for name, owner_id in CUSTOMERS:
+        user = USERS[owner_id]
+        context = as_caller(user["id"], user["role"], user["team"], user["username"])
+        with ServiceRpcProxy("customers", service_config, context_data=context) as proxy:
+            proxy.create_customer({"name": name})
+    return real_customers
+
+
+@pytest.fixture
 def knowledge(container_factory, service_config, migrated, clock, events):
     migrated("knowledge")
+    FakeAccounts.use(USERS)
     container_factory(FakeAccounts, service_config).start()
-    container_factory(FakeCustomers, service_config).start()
 
     frozen = clock
 

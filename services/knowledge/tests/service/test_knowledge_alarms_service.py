@@ -13,10 +13,12 @@ from knowledge.exceptions import (
     NotRaiser,
 )
 
+pytestmark = pytest.mark.usefixtures("customers")
+
 STUCK = {
     "title": "客户嫌贵不肯签合同",
     "problem": "报价发过去以后，采购经理说比竞品贵了两成，要求再降价",
-    "customer_id": 501,
+    "customer_id": 1,  # 李娜's customer (tests/service/conftest.py)
 }
 
 
@@ -54,7 +56,7 @@ def test_alarm_raised_tells_notify_who_and_which_team(as_user, users, events):
         "alarm_id": raised["id"],
         "title": STUCK["title"],
         "problem": STUCK["problem"],
-        "customer_id": 501,
+        "customer_id": 1,
         "customer_name": "苏州精工机械有限公司",
         "raised_by": users.lina["id"],
         "raised_by_name": "李娜",
@@ -65,7 +67,7 @@ def test_alarm_raised_tells_notify_who_and_which_team(as_user, users, events):
 def test_an_alarm_about_someone_elses_customer_is_refused(as_user, users):
     with as_user(users.lina) as service:
         with pytest.raises(Forbidden):
-            service.raise_alarm({**STUCK, "customer_id": 502})  # zhang's customer
+            service.raise_alarm({**STUCK, "customer_id": 2})  # zhang's customer
         with pytest.raises(NotFound):
             service.raise_alarm({**STUCK, "customer_id": 999})
         with pytest.raises(InvalidInput) as blank:
@@ -90,7 +92,7 @@ def test_managers_answer_is_flagged_and_reported_to_the_abandon_rule(as_user, us
     assert (colleague["by_manager"], manager["by_manager"]) == (False, True)
     assert before == {
         "alarm_id": raised["id"],
-        "customer_id": 501,
+        "customer_id": 1,
         "raised_by": users.lina["id"],
         "team": "east",
         "status": "open",

@@ -92,7 +92,7 @@ def test_results_come_in_pages(as_user, users):
 @pytest.mark.parametrize("walk_budget", [1000, 1], ids=["walk", "index"])
 def test_paging_through_a_search_keeps_the_ranked_order(as_user, users, monkeypatch, walk_budget):
     # PostgreSQL: with a budget of 1 most pages come from the GIN index, not the usefulness walk
-    monkeypatch.setattr("knowledge.search.WALK_BUDGET", walk_budget)
+    monkeypatch.setattr("knowledge.store_search.WALK_BUDGET", walk_budget)
     with as_user(users.wang) as service:
         written = [
             service.create_entry(entry(title, "先认同，再讲价值"))

@@ -6,27 +6,18 @@ from dataclasses import dataclass
 
 import pytest
 
+from knowledge.constants import MAX_TAG_LENGTH, EntryKind
 from knowledge.domain import (
-    MAX_TAG_LENGTH,
-    BlankField,
-    Candidate,
     Entry,
-    EntryKind,
-    InvalidKind,
-    InvalidTags,
-    NotAuthor,
-    NotManager,
-    SearchRow,
     ensure_may_curate,
     new_entry,
     normalise_tags,
     onboarding,
     parse_kind,
-    rank,
-    relevance,
     revise_entry,
-    similar,
 )
+from knowledge.domain_search import Candidate, SearchRow, rank, relevance, similar
+from knowledge.exceptions import BlankField, InvalidKind, InvalidTags, NotAuthor, NotManager
 
 
 @dataclass(frozen=True)

@@ -10,30 +10,30 @@ from knowledge.search import (
     ID_MASK,
     MAX_QUERY_TERMS,
     Filters,
-    _fts5_query,
-    _groups,
-    _tsquery,
     bounded_terms,
     entry_facets,
     facet_token,
+    fts5_query,
+    pg_tsquery,
     search_key,
+    term_groups,
 )
 
 
 def test_a_level_asks_for_every_combination_of_that_many_terms() -> None:
-    assert _groups(["客户", "嫌贵", "竞品"], 2) == [("客户", "嫌贵"), ("客户", "竞品"), ("嫌贵", "竞品")]
-    assert _groups(["客户", "嫌贵"], 1) == [("客户",), ("嫌贵",)]
+    assert term_groups(["客户", "嫌贵", "竞品"], 2) == [("客户", "嫌贵"), ("客户", "竞品"), ("嫌贵", "竞品")]
+    assert term_groups(["客户", "嫌贵"], 1) == [("客户",), ("嫌贵",)]
 
 
 def test_postgres_query_ors_the_combinations_and_ands_the_facets() -> None:
-    query = _tsquery(_groups(["客户", "嫌贵"], 1), [facet_token("kind", "faq")])
+    query = pg_tsquery(term_groups(["客户", "嫌贵"], 1), [facet_token("kind", "faq")])
 
     assert query == f"((客户) | (嫌贵)) & {facet_token('kind', 'faq')}"
 
 
 def test_fts5_query_quotes_every_term() -> None:
-    assert _fts5_query(_groups(["a1", "报价"], 2), []) == '(("a1" AND "报价"))'
-    assert _fts5_query([], ["f1", "f2"]) == '"f1" AND "f2"'
+    assert fts5_query(term_groups(["a1", "报价"], 2), []) == '(("a1" AND "报价"))'
+    assert fts5_query([], ["f1", "f2"]) == '"f1" AND "f2"'
 
 
 def test_fts5_levels_match_exactly_the_entries_with_that_many_terms() -> None:
@@ -44,7 +44,7 @@ def test_fts5_levels_match_exactly_the_entries_with_that_many_terms() -> None:
     terms = ["客户", "嫌贵", "竞品"]
 
     def level(k: int) -> set[int]:
-        rows = db.execute("SELECT rowid FROM s WHERE s MATCH ?", (_fts5_query(_groups(terms, k), []),))
+        rows = db.execute("SELECT rowid FROM s WHERE s MATCH ?", (fts5_query(term_groups(terms, k), []),))
         return {row[0] for row in rows}
 
     assert (level(3), level(2), level(1)) == ({3}, {1, 3}, {1, 2, 3})

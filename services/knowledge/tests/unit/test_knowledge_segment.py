@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knowledge.domain import SearchRow, rank, relevance
+from knowledge.domain_search import SearchRow, rank, relevance
 from knowledge.segment import SALES_TERMS_PATH, Segmenter, default_segmenter
 
 PRICE_OBJECTION = "客户觉得价格太贵、嫌贵怎么办：先认同，再讲清楚性价比和售后，不急着让价。"

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 from nameko.timer import Timer
@@ -23,12 +22,22 @@ from crm_common.clock import FrozenClock
 from notify.dependencies import Senders
 from notify.models import Notification, Reminder, SmsMessage
 from notify.service import NotifyService
+from tests.support.customers_service import real_customers  # noqa: F401 — a fixture
+from tests.support.fake_accounts import FakeAccounts
 from tests.support.fake_twilio import FakeTwilio
 
 SENDER = "+15005550006"
 
 USERS = {
-    1: {"id": 1, "username": "admin", "display_name": "管理员", "role": "admin", "team": None, "phone": None},
+    1: {
+        "id": 1,
+        "username": "admin",
+        "display_name": "管理员",
+        "role": "admin",
+        "team": None,
+        "phone": None,
+        "active": True,
+    },
     11: {
         "id": 11,
         "username": "lina",
@@ -37,6 +46,7 @@ USERS = {
         "team": "east",
         "phone": "+8613900139000",
         "escalate_after_minutes": 15,
+        "active": True,
     },
     12: {
         "id": 12,
@@ -77,21 +87,6 @@ USERS = {
 }
 
 
-class AccountsStandIn:
-    """Answers notify's two accounts calls from ``users`` (which a test may change)."""
-
-    name = "accounts"
-    users: dict[int, dict] = {}
-
-    @rpc
-    def get_users(self, user_ids):
-        return {str(i): AccountsStandIn.users[i] for i in user_ids if i in AccountsStandIn.users}
-
-    @rpc
-    def get_team(self, team):
-        return [user for user in AccountsStandIn.users.values() if user["team"] == team]
-
-
 class NotifyListener:
     """Collects what notify publishes."""
 
@@ -114,6 +109,10 @@ class NotifyListener:
     def on_sms_failed(self, event):
         NotifyListener.seen.append(event)
 
+    @event_handler("notify", "reminder_acknowledged")
+    def on_acknowledged(self, event):
+        NotifyListener.seen.append(event)
+
 
 def caller(user_id: int) -> dict:
     user = USERS[user_id]
@@ -134,13 +133,12 @@ def wait_for(check: Callable[[], Any], timeout: float = 10.0, interval: float = 
 
 @pytest.fixture
 def users():
-    AccountsStandIn.users = {user_id: dict(user) for user_id, user in USERS.items()}
-    return AccountsStandIn.users
+    return FakeAccounts.use(USERS.values())
 
 
 @pytest.fixture
 def accounts(container_factory, rabbit_config, users):
-    container = container_factory(AccountsStandIn, rabbit_config)
+    container = container_factory(FakeAccounts, rabbit_config)
     container.start()
     return container
 

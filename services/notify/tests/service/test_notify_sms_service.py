@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from gateway.auth import DEV_SECRET, Tokens
+from gateway.auth import Tokens
 from gateway.service import GatewayService
 from notify.models import Notification, SmsMessage
 
@@ -132,13 +132,16 @@ def test_a_400_bad_number_is_recorded_without_retry(escalating, database, fake_t
     assert sum(fake_twilio.stats()["requests_by_mode"].values()) == 1
 
 
+GATEWAY_SECRET = "notify-sms-test-secret"
+
+
 @pytest.fixture
 def gateway(container_factory, rabbit_config, web_config, monkeypatch, fake_twilio):
     """The gateway in a container, checking Twilio signatures with the fake's auth token."""
     host, port = web_config["WEB_SERVER_ADDRESS"].split(":")
     base = f"http://127.0.0.1:{port}/api/v1"
     monkeypatch.setenv("TWILIO_STATUS_CALLBACK_URL", base + "/sms/status-callback")
-    monkeypatch.delenv("CRM_JWT_SECRET", raising=False)
+    monkeypatch.setenv("CRM_JWT_SECRET", GATEWAY_SECRET)
     container = container_factory(GatewayService, {**rabbit_config, **web_config})
     container.start()
     return base
@@ -158,7 +161,7 @@ def test_twilio_status_callbacks_update_the_log_and_forged_ones_are_refused(
 
     assert fake_twilio.send_status_callback(sent.provider_id, "delivered") == 204
     assert fake_twilio.send_status_callback(sent.provider_id, "sent") == 204  # late and out of order
-    admin = Tokens(DEV_SECRET, timedelta(hours=1)).issue({"id": 1, "username": "admin", "role": "admin"})
+    admin = Tokens(GATEWAY_SECRET, timedelta(hours=1)).issue({"id": 1, "username": "admin", "role": "admin"})
     headers = {"Authorization": "Bearer " + admin["access_token"]}
     [logged] = requests.get(gateway + "/sms", headers=headers, timeout=10).json()
     assert (logged["status"], logged["provider_status"], logged["to"]) == ("sent", "delivered", PHONE)
@@ -172,7 +175,7 @@ def test_twilio_status_callbacks_update_the_log_and_forged_ones_are_refused(
     assert forged.status_code == 403 and forged.json()["error"]["code"] == "invalid_signature"
     assert sms_of(database, created["id"]).provider_status == "delivered"
 
-    sales = Tokens(DEV_SECRET, timedelta(hours=1)).issue({"id": 11, "username": "lina", "role": "sales"})
+    sales = Tokens(GATEWAY_SECRET, timedelta(hours=1)).issue({"id": 11, "username": "lina", "role": "sales"})
     refused = requests.get(
         gateway + "/sms", headers={"Authorization": "Bearer " + sales["access_token"]}, timeout=10
     )

@@ -4,11 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from notify.domain import (
+from notify.domain import InvalidBirthday
+from notify.domain_birthdays import (
     AnniversaryKind,
-    InvalidBirthday,
     WatchedBirthday,
-    birthday_reminder_date,
     birthdays_to_remind,
     next_occurrence,
     revisit_reminder_at,
@@ -57,14 +56,6 @@ def test_impossible_birthday_is_refused(month: int, day: int) -> None:
     with pytest.raises(InvalidBirthday) as refused:
         next_occurrence(month, day, date(2025, 1, 1))
     assert refused.value.code == "invalid_birthday"
-
-
-def test_reminder_day_is_two_days_before_by_default() -> None:
-    assert birthday_reminder_date(6, 15, date(2025, 3, 1)) == date(2025, 6, 13)
-
-
-def test_reminder_day_follows_the_days_ahead_setting() -> None:
-    assert birthday_reminder_date(6, 15, date(2025, 3, 1), days_ahead=7) == date(2025, 6, 8)
 
 
 # --- daily scan

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notify import domain
+from notify import domain, domain_birthdays, domain_notices, domain_sms
 from notify.dependencies import NotifySettings, build_sms_provider
 from notify.sms import ConsoleSms, TwilioSms
 
@@ -15,13 +15,13 @@ from notify.sms import ConsoleSms, TwilioSms
     [("03-08", (3, 8)), ("1990-12-31", (12, 31)), ("2-29", (2, 29)), (None, None), ("  ", None)],
 )
 def test_birthdays_are_read_as_customers_sends_them(text, expected):
-    assert domain.parse_birthday(text) == expected
+    assert domain_birthdays.parse_birthday(text) == expected
 
 
 @pytest.mark.parametrize("text", ["02-30", "13-01", "tomorrow", "1990/12/31", "12-31-1990", 1231])
 def test_a_birthday_that_is_no_calendar_day_is_refused(text):
     with pytest.raises(domain.InvalidBirthday):
-        domain.parse_birthday(text)
+        domain_birthdays.parse_birthday(text)
 
 
 @pytest.mark.parametrize(
@@ -38,29 +38,24 @@ def test_a_birthday_that_is_no_calendar_day_is_refused(text):
     ],
 )
 def test_a_delivery_status_only_moves_forward(current, reported, kept):
-    assert domain.advance_delivery_status(current, reported) == kept
+    assert domain_sms.advance_delivery_status(current, reported) == kept
 
 
 def test_the_failure_notice_names_the_reminder_and_why():
-    title, body = domain.sms_failed_notice("拜访华为", "Twilio 400: The 'To' number is not valid")
+    title, body = domain_sms.sms_failed_notice("拜访华为", "Twilio 400: The 'To' number is not valid")
     assert title == "短信提醒发送失败"
     assert "拜访华为" in body and "Twilio 400" in body
-    assert "短信通知" in domain.sms_failed_notice(None, None)[1]
+    assert "短信通知" in domain_sms.sms_failed_notice(None, None)[1]
 
 
 def test_a_shortened_escalation_minute_moves_the_escalation_time():
     due = datetime(2031, 3, 1, 1, 30, tzinfo=UTC)
     assert domain.escalation_at(due, 10) == due + timedelta(minutes=10)
     assert domain.escalation_at(due, 10, minute=timedelta(seconds=1)) == due + timedelta(seconds=10)
-    reminder = domain.Reminder(
-        id=1, owner_id=11, title="t", content="", due_at=due, status="due", escalate_after_minutes=2
-    )
-    assert not domain.should_escalate(reminder, due + timedelta(seconds=1))
-    assert domain.should_escalate(reminder, due + timedelta(seconds=2), minute=timedelta(seconds=1))
 
 
 def test_a_suspected_duplicate_names_the_existing_customer_from_customers_contract():
-    notice = domain.duplicate_suspected_notice(
+    notice = domain_notices.duplicate_suspected_notice(
         {
             "event_id": "e1",
             "data": {
@@ -113,6 +108,15 @@ def test_twilio_is_used_when_its_credentials_and_a_sender_are_set():
         {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "secret"},
     )
     assert name == "twilio" and provider.messaging_service_sid == "MG" + "2" * 32
+    assert provider.rate.max_per_second is None, "no pace of our own unless configured"
+
+
+def test_twilio_sender_rate_and_wait_come_from_config():
+    environ = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "x", "TWILIO_FROM": "+15005550006"}
+    _, provider = build_sms_provider({"SMS_MAX_PER_SECOND": "30", "SMS_LEASE_SECONDS": "45"}, environ)
+    assert provider.rate.max_per_second == 30 and provider.max_wait == 15
+    with pytest.raises(ValueError, match="positive"):
+        build_sms_provider({"SMS_MAX_PER_SECOND": "-1"}, environ)
 
 
 @pytest.mark.parametrize(

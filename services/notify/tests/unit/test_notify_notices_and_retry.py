@@ -2,15 +2,14 @@
 
 import pytest
 
-from notify.domain import (
-    InvalidEventPayload,
+from notify.domain import InvalidEventPayload
+from notify.domain_notices import alarm_raised_notice, duplicate_suspected_notice
+from notify.domain_sms import (
     SmsOutcome,
     SmsStep,
-    alarm_raised_notice,
     backoff_delays,
     classify_provider_status,
     decide_after_attempt,
-    duplicate_suspected_notice,
 )
 
 

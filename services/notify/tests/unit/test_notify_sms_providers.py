@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+import eventlet
 import pytest
 from twilio.rest import Client
 
@@ -114,10 +115,112 @@ def test_twilio_server_error_is_temporary(fake: FakeTwilio, twilio: TwilioSms) -
     assert fake.messages == []
 
 
-def test_twilio_rate_limit_is_temporary(fake: FakeTwilio, twilio: TwilioSms) -> None:
+class FakeTime:
+    """A clock that moves only when something sleeps on it: waits are counted, not timed."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+def paced_twilio(fake: FakeTwilio, fake_time: FakeTime, **options: Any) -> TwilioSms:
+    return TwilioSms(
+        fake.account_sid,
+        fake.auth_token,
+        from_number=SENDER,
+        base_url=fake.base_url,
+        timeout=2,
+        clock=fake_time.clock,
+        sleep=fake_time.sleep,
+        **options,
+    )
+
+
+def test_twilio_429_pauses_the_sender_for_its_retry_after_then_sends_once(fake: FakeTwilio) -> None:
+    fake.retry_after = 0.25
+    fake.fail_next("error_429", times=2)
+    fake_time = FakeTime()
+    result = paced_twilio(fake, fake_time).send(PHONE, BODY, "reminder-7")
+    [message] = fake.messages
+    assert message.sid == result.provider_id
+    assert fake.rate_limited == 2
+    assert fake_time.sleeps == [0.25, 0.25], "each 429 waited what Twilio asked"
+
+
+def test_twilio_429_without_retry_after_backs_off_doubling(fake: FakeTwilio) -> None:
+    fake.fail_next("error_429", times=3)
+    fake_time = FakeTime()
+    paced_twilio(fake, fake_time, rate_limit_backoff=0.1).send(PHONE, BODY, "reminder-7")
+    assert fake_time.sleeps == [0.1, 0.2, 0.4]
+    assert len(fake.messages) == 1
+
+
+def test_twilio_429_that_does_not_end_is_temporary_and_creates_nothing(fake: FakeTwilio) -> None:
+    fake.mode = "error_429"
+    fake_time = FakeTime()
+    sms = paced_twilio(fake, fake_time, rate_limit_retries=2, rate_limit_backoff=0.1)
+    with pytest.raises(SmsTemporaryFailure) as failed:
+        sms.send(PHONE, BODY, "reminder-7")
+    assert failed.value.http_status == 429
+    assert fake.rate_limited == 3 and fake.messages == []
+
+
+def test_a_send_whose_turn_would_outlast_its_wait_is_temporary_and_not_sent(fake: FakeTwilio) -> None:
+    fake.retry_after = 30  # longer than the send may wait (its claim's lease would run out)
     fake.fail_next("error_429")
+    fake_time = FakeTime()
+    sms = paced_twilio(fake, fake_time, max_wait=5, rate_limit_cap=60)
     with pytest.raises(SmsTemporaryFailure):
-        twilio.send(PHONE, BODY, "reminder-7")
+        sms.send(PHONE, BODY, "reminder-7")
+    assert fake.messages == [] and fake_time.sleeps == []
+
+
+def test_a_sender_is_paced_to_its_messages_per_second(fake: FakeTwilio) -> None:
+    fake_time = FakeTime()
+    sms = paced_twilio(fake, fake_time, max_per_second=4)
+    for number in range(5):
+        sms.send(PHONE, f"{BODY} {number}", f"reminder-{number}")
+    assert fake_time.sleeps == [0.25] * 4
+    assert len(fake.messages) == 5
+
+
+def send_concurrently(sms: TwilioSms, count: int) -> None:
+    pool = eventlet.GreenPool(6)
+    list(pool.imap(lambda number: sms.send(PHONE, f"{BODY} {number}", f"reminder-{number}"), range(count)))
+
+
+def test_concurrent_senders_within_the_rate_are_never_refused() -> None:
+    with FakeTwilio(max_per_second=8) as fake:  # the account allows 8/s; we keep to 5/s
+        sms = TwilioSms(
+            fake.account_sid, fake.auth_token, from_number=SENDER, base_url=fake.base_url, max_per_second=5
+        )
+        send_concurrently(sms, 12)
+        assert fake.rate_limited == 0
+        assert len(fake.messages) == 12 and fake.duplicates() == {}
+
+
+def test_concurrent_senders_over_the_rate_back_off_and_each_message_goes_once() -> None:
+    with FakeTwilio(max_per_second=4, retry_after=0.3) as fake:  # the account allows less than we think
+        sms = TwilioSms(
+            fake.account_sid, fake.auth_token, from_number=SENDER, base_url=fake.base_url, max_per_second=7
+        )
+        send_concurrently(sms, 12)
+        assert fake.rate_limited > 0 and sms.rate_limited == fake.rate_limited
+        assert sorted(message.body for message in fake.messages) == sorted(f"{BODY} {n}" for n in range(12))
+
+
+def test_twilio_reuses_one_connection_for_its_messages(fake: FakeTwilio, twilio: TwilioSms) -> None:
+    for number in range(10):
+        twilio.send(PHONE, f"{BODY} {number}", f"reminder-{number}")
+    twilio.find_sent("reminder-0", PHONE, an_hour_ago(), f"{BODY} 0")
+    assert fake.connections == 1
 
 
 def test_twilio_timeout_is_temporary_and_quick(fake: FakeTwilio, twilio: TwilioSms) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notify.domain import SMS_PREFIX, compose_sms, sms_segments
+from notify.domain_sms import SMS_PREFIX, compose_sms, sms_segments
 
 NINE_THIRTY = datetime(2025, 3, 1, 9, 30)
 

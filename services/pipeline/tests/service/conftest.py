@@ -12,21 +12,21 @@ from pipeline_support import (  # noqa: E402
     NOW,
     PEOPLE,
     Directory,
-    FakeAccounts,
     FakeCustomers,
     PipelineListener,
 )
 
 from crm_common.clock import Clock, FrozenClock  # noqa: E402
 from pipeline.service import PipelineService  # noqa: E402
+from tests.support.fake_accounts import FakeAccounts  # noqa: E402
 
 
 @pytest.fixture
 def directory():
-    Directory.users = {
-        user_id: {"id": user_id, "role": role, "team": team, "display_name": name}
+    FakeAccounts.use(
+        {"id": user_id, "username": f"user{user_id}", "role": role, "team": team, "display_name": name}
         for (user_id, role, team), name in PEOPLE.items()
-    }
+    )
     Directory.customers = {}
     return Directory
 

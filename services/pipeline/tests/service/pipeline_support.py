@@ -41,9 +41,9 @@ PEOPLE = {
 
 
 class Directory:
-    """What the stand-ins know: users (as accounts has them) and customers (as customers has them)."""
+    """What the customers stand-in knows (as customers has them); users are the shared
+    ``tests.support.fake_accounts.FakeAccounts.users``."""
 
-    users: dict[int, dict] = {}
     customers: dict[int, dict] = {}
 
 
@@ -62,18 +62,6 @@ class FakeCustomers:
         if not caller.can_read(customer["owner_id"], customer["team"]):
             raise Forbidden("not your customer")
         return customer
-
-
-class FakeAccounts:
-    name = "accounts"
-
-    @rpc
-    def get_users(self, user_ids):
-        return {str(i): Directory.users[i] for i in user_ids if i in Directory.users}
-
-    @rpc
-    def get_team(self, team):
-        return [user for _, user in sorted(Directory.users.items()) if user["team"] == team]
 
 
 class PipelineListener:

@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from pipeline_fakes import stage_aggregates
 
 from crm_common.caller import Caller
 from crm_common.errors import Forbidden, InvalidInput, NotFound
@@ -14,7 +15,6 @@ from pipeline.exceptions import (
     ReasonRequired,
     UnknownStage,
 )
-from pipeline.forecast import aggregate_deals
 from pipeline.stages import DEFAULT_STAGES, Stage
 
 LI = Caller(11, "li", "sales", "east")
@@ -158,7 +158,7 @@ def test_calibration_from_counts_matches_calibration_from_histories():
 
 
 def test_backtest_period_from_aggregates():
-    aggregates = aggregate_deals(
+    aggregates = stage_aggregates(
         DEFAULT_STAGES, [("s50", Decimal(10000)), ("s90", Decimal(20000)), ("s10", Decimal(5))]
     )
     row = backtest_period("2026-10", aggregates, Decimal(18000))

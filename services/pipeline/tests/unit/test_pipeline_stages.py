@@ -2,12 +2,12 @@ from dataclasses import replace
 
 import pytest
 
+from pipeline.domain import find_stage
+from pipeline.exceptions import UnknownStage
 from pipeline.stages import (
     DEFAULT_STAGES,
     Stage,
     StageSetInvalid,
-    forecast_stages,
-    stage_by_key,
     validate_stage_set,
     won_stage,
 )
@@ -26,10 +26,6 @@ def test_default_stages_are_the_sources_seven():
     assert validate_stage_set(DEFAULT_STAGES) == DEFAULT_STAGES
 
 
-def test_default_forecast_stages_run_from_25_to_90_percent():
-    assert [s.probability for s in forecast_stages(DEFAULT_STAGES)] == [25, 50, 75, 90]
-
-
 def test_won_stage_is_the_last_at_100_percent():
     assert won_stage(DEFAULT_STAGES).is_won
     assert won_stage(DEFAULT_STAGES).key == "s100"
@@ -38,9 +34,9 @@ def test_won_stage_is_the_last_at_100_percent():
 
 def test_a_stage_is_found_by_its_key_even_after_its_probability_changed():
     edited = [replace(s, probability=30) if s.key == "s25" else s for s in DEFAULT_STAGES]
-    assert stage_by_key(validate_stage_set(edited), "s25").probability == 30
-    with pytest.raises(KeyError):
-        stage_by_key(DEFAULT_STAGES, "s33")
+    assert find_stage(validate_stage_set(edited), "s25").probability == 30
+    with pytest.raises(UnknownStage):
+        find_stage(DEFAULT_STAGES, "s33")
 
 
 def _with(index, **changes):

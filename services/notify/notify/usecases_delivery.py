@@ -13,53 +13,36 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import and_, case, func, literal, or_, select, tuple_, update
-from sqlalchemy.orm import Session
-
-from crm_common.db import UnitOfWork
-from crm_common.timestamps import UtcDateTime
-from notify import domain
-from notify.inbox import notify_user
-from notify.models import Reminder, SmsMessage
+from crm_common.db import TransactionFactory
+from notify import domain, domain_sms
 from notify.sms import SmsRejected, SmsResult, SmsTemporaryFailure
+from notify.store import Store
 
 if TYPE_CHECKING:
-    from notify.dependencies import NotifySettings, OutcomeQueue, SenderPool, SmsChannel, TransactionFactory
+    from notify.dependencies import NotifySettings, OutcomeQueue, SenderPool, SmsChannel
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One claimed send, as the sender greenthread needs it after the claim has committed."""
-
-    sms_id: int
-    key: str
-    to: str
-    body: str
-    attempt: int
-    first_attempt_at: datetime
-    token: str
-
-
-EVENT_COLUMNS = (
-    SmsMessage.id,
-    SmsMessage.reminder_id,
-    SmsMessage.recipient_id,
-    SmsMessage.to,
-    SmsMessage.provider,
-    SmsMessage.provider_id,
-    SmsMessage.status,
-    SmsMessage.provider_status,
-    SmsMessage.attempts,
-    SmsMessage.last_error,
-    SmsMessage.next_attempt_at,
-)
+class FailureStore(Protocol):
+    def emit_many(self, event_type: str, facts: Iterable[dict[str, Any]]) -> list[dict]: ...
+    def add_notification(
+        self,
+        *,
+        user_id: int,
+        kind: str,
+        title: str,
+        body: str,
+        dedupe_key: str,
+        now: datetime,
+        reminder_id: int | None = None,
+        subject: tuple[str, Any] | None = None,
+    ) -> Any: ...
 
 
 def sms_event(row: Any) -> dict[str, Any]:
@@ -78,14 +61,13 @@ def sms_event(row: Any) -> dict[str, Any]:
     }
 
 
-def record_failure(unit: UnitOfWork, row: Any, reminder_title: str | None, now: datetime) -> None:
+def record_failure(store: FailureStore, row: Any, reminder_title: str | None, now: datetime) -> None:
     """An SMS that will not go out: ``sms_failed``, and the recipient hears of it in the app."""
-    unit.emit_many("sms_failed", [sms_event(row)])
+    store.emit_many("sms_failed", [sms_event(row)])
     if row.recipient_id is None:
         return
-    title, body = domain.sms_failed_notice(reminder_title, row.last_error)
-    notify_user(
-        unit.session,
+    title, body = domain_sms.sms_failed_notice(reminder_title, row.last_error)
+    store.add_notification(
         user_id=row.recipient_id,
         kind="sms_failed",
         title=title,
@@ -97,10 +79,17 @@ def record_failure(unit: UnitOfWork, row: Any, reminder_title: str | None, now: 
     )
 
 
-def _reminder_title(session: Session, row: Any) -> str | None:
-    if row.reminder_id is None:
-        return None
-    return session.scalar(select(Reminder.title).where(Reminder.id == row.reminder_id))
+@dataclass(frozen=True)
+class Attempt:
+    """One claimed send, as the sender greenthread needs it after the claim has committed."""
+
+    sms_id: int
+    key: str
+    to: str
+    body: str
+    attempt: int
+    first_attempt_at: datetime
+    token: str
 
 
 def claim_ready(
@@ -108,37 +97,9 @@ def claim_ready(
 ) -> list[Attempt]:
     """Claim up to ``limit`` messages to send now: new intents, retries whose time has come, and
     sends whose sender vanished (lease expired)."""
-    ready = or_(
-        and_(SmsMessage.status.in_(("pending", "retrying")), SmsMessage.next_attempt_at <= now),
-        and_(SmsMessage.status == "sending", SmsMessage.lease_until < now),
-    )
     with transactions() as unit:
         token = str(uuid.uuid4())
-        candidates = select(SmsMessage.id).where(ready).order_by(SmsMessage.id).limit(limit)
-        if transactions.dialect == "postgresql":
-            candidates = candidates.with_for_update(skip_locked=True)
-        claimed = unit.session.execute(
-            update(SmsMessage)
-            .where(SmsMessage.id.in_(candidates), ready)
-            .values(
-                status="sending",
-                attempts=SmsMessage.attempts + 1,
-                lease_until=now + settings.sms_lease,
-                claim_token=token,
-                first_attempt_at=func.coalesce(SmsMessage.first_attempt_at, now),
-                next_attempt_at=None,
-                updated_at=now,
-            )
-            .returning(
-                SmsMessage.id,
-                SmsMessage.idempotency_key,
-                SmsMessage.to,
-                SmsMessage.body,
-                SmsMessage.attempts,
-                SmsMessage.first_attempt_at,
-            )
-            .execution_options(synchronize_session=False)
-        ).all()
+        claimed = Store(unit).claim_sends(now, settings.sms_lease, token, limit)
         return [
             Attempt(
                 row.id, row.idempotency_key, row.to or "", row.body, row.attempts, row.first_attempt_at, token
@@ -177,7 +138,7 @@ class Outcome:
     """What one attempt came to, waiting to be written to the log."""
 
     attempt: Attempt
-    decision: domain.SmsDecision
+    decision: domain_sms.SmsDecision
     result: SmsResult | None
     error: str | None
     code: int | None
@@ -186,7 +147,7 @@ class Outcome:
 
     def values(self) -> dict[str, Any]:
         """The log columns this outcome sets."""
-        if self.decision.step == domain.SmsStep.SENT and self.result is not None:
+        if self.decision.step == domain_sms.SmsStep.SENT and self.result is not None:
             return {
                 "status": "sent",
                 "provider_id": self.result.provider_id,
@@ -195,7 +156,7 @@ class Outcome:
                 "last_error": None,
                 "error_code": None,
             }
-        if self.decision.step == domain.SmsStep.RETRY:
+        if self.decision.step == domain_sms.SmsStep.RETRY:
             return {
                 "status": "retrying",
                 "next_attempt_at": self.at + timedelta(seconds=self.decision.delay or 0),
@@ -224,12 +185,12 @@ def deliver(
             reconciled = result is not None
         if result is None:
             result = sms.send(attempt.to, attempt.body, attempt.key)
-        outcome = domain.SmsOutcome.SENT
+        outcome = domain_sms.SmsOutcome.SENT
     except SmsRejected as exc:
-        outcome, error, code = domain.SmsOutcome.REJECTED, exc.message, exc.code or exc.http_status
+        outcome, error, code = domain_sms.SmsOutcome.REJECTED, exc.message, exc.code or exc.http_status
     except SmsTemporaryFailure as exc:
-        outcome, error, code = domain.SmsOutcome.TEMPORARY, exc.message, exc.code or exc.http_status
-    decision = domain.decide_after_attempt(outcome, attempt.attempt, settings.sms_retry_delays)
+        outcome, error, code = domain_sms.SmsOutcome.TEMPORARY, exc.message, exc.code or exc.http_status
+    decision = domain_sms.decide_after_attempt(outcome, attempt.attempt, settings.sms_retry_delays)
     if reconciled:
         log.info("SMS %s was already taken by the provider: recorded, not sent again", attempt.key)
     outcomes.put(Outcome(attempt, decision, result, error, code, sms.provider_name, clock.now()))
@@ -241,12 +202,15 @@ def record_outcomes(transactions: TransactionFactory, outcomes: Sequence[Outcome
     reconciles before sending); then ``sms_sent`` / ``sms_failed`` for them."""
     sent = [outcome for outcome in outcomes if outcome.values()["status"] == "sent"]
     with transactions() as unit:
-        recorded = _record_sent(unit.session, sent) if sent else []
+        store = Store(unit)
+        recorded = (
+            store.record_sends([_sent_entry(outcome) for outcome in sent], sent[0].provider) if sent else []
+        )
         for outcome in outcomes:
             if outcome.values()["status"] != "sent":
-                row = _record_one(unit.session, outcome)
+                row = _record_one(store, outcome)
                 if row is not None and row.status == "failed":
-                    record_failure(unit, row, _reminder_title(unit.session, row), outcome.at)
+                    record_failure(store, row, store.reminder_title(row.reminder_id), outcome.at)
                 elif row is not None:
                     log.info(
                         "SMS %s: attempt %s failed (%s); retry at %s",
@@ -255,85 +219,50 @@ def record_outcomes(transactions: TransactionFactory, outcomes: Sequence[Outcome
                         outcome.error,
                         row.next_attempt_at,
                     )
-        unit.emit_many("sms_sent", [sms_event(row) for row in recorded])
+        store.emit_many("sms_sent", [sms_event(row) for row in recorded])
     lost = {outcome.attempt.sms_id for outcome in sent} - {row.id for row in recorded}
     if lost:
         log.warning("SMS %s: lost the claim before recording the send", sorted(lost))
 
 
-_log_table = SmsMessage.__table__
-_returned = tuple(_log_table.c[column.key] for column in EVENT_COLUMNS)
+def _sent_entry(outcome: Outcome) -> dict[str, Any]:
+    assert outcome.result is not None
+    return {
+        "sms_id": outcome.attempt.sms_id,
+        "token": outcome.attempt.token,
+        "provider_id": outcome.result.provider_id,
+        "provider_status": outcome.result.status,
+        "at": outcome.at,
+    }
 
 
-def _record_sent(session: Session, sent: Sequence[Outcome]) -> list[Any]:
-    """One UPDATE for every message the provider took, keyed by (id, claim token)."""
-    table = _log_table
-    results = {outcome.attempt.sms_id: outcome for outcome in sent}
-
-    def per_row(value: Any, kind: Any = None) -> Any:
-        return case(
-            {
-                sms_id: literal(value(outcome), kind) if kind else value(outcome)
-                for sms_id, outcome in results.items()
-            },
-            value=table.c.id,
-        )
-
-    return session.execute(
-        update(table)
-        .where(
-            tuple_(table.c.id, table.c.claim_token).in_([(o.attempt.sms_id, o.attempt.token) for o in sent]),
-            table.c.status == "sending",
-        )
-        .values(
-            status="sent",
-            provider=sent[0].provider,
-            provider_id=per_row(lambda outcome: outcome.result.provider_id),
-            provider_status=per_row(lambda outcome: outcome.result.status),
-            sent_at=per_row(lambda outcome: outcome.at, UtcDateTime),
-            updated_at=per_row(lambda outcome: outcome.at, UtcDateTime),
-            lease_until=None,
-            last_error=None,
-            error_code=None,
-        )
-        .returning(*_returned)
-    ).all()
-
-
-def _record_one(session: Session, outcome: Outcome) -> Any:
-    table, attempt = _log_table, outcome.attempt
-    row = session.execute(
-        update(table)
-        .where(
-            table.c.id == attempt.sms_id, table.c.claim_token == attempt.token, table.c.status == "sending"
-        )
-        .values(lease_until=None, updated_at=outcome.at, provider=outcome.provider, **outcome.values())
-        .returning(*_returned)
-    ).first()
+def _record_one(store: Store, outcome: Outcome) -> Any:
+    attempt = outcome.attempt
+    values = {"updated_at": outcome.at, "provider": outcome.provider, **outcome.values()}
+    row = store.record_attempt(attempt.sms_id, attempt.token, values)
     if row is None:
         log.warning("SMS %s: lost the claim before recording attempt %s", attempt.key, attempt.attempt)
     return row
 
 
-def record_delivery_status(unit: UnitOfWork, status: dict[str, Any], now: datetime) -> bool:
+def record_delivery_status(store: Any, status: dict[str, Any], now: datetime) -> bool:
     """Apply a provider status callback to the SMS log; False for a message notify never sent."""
-    session = unit.session
-    row = session.scalar(select(SmsMessage).where(SmsMessage.provider_id == status["MessageSid"]))
+    row = store.sms_by_provider_id(status["MessageSid"])
     if row is None:
         return False
     previous = row.provider_status
-    row.provider_status = domain.advance_delivery_status(previous, status["MessageStatus"])
+    row.provider_status = domain_sms.advance_delivery_status(previous, status["MessageStatus"])
     row.updated_at = now
     code = status.get("ErrorCode")
     if code and str(code).isdigit():
         row.error_code = int(code)
-    if row.provider_status != previous and row.provider_status in domain.DELIVERY_FAILURES:
+    if row.provider_status != previous and row.provider_status in domain_sms.DELIVERY_FAILURES:
         row.last_error = f"the carrier reported {row.provider_status}"
-        record_failure(unit, row, _reminder_title(session, row), now)
+        record_failure(store, row, store.reminder_title(row.reminder_id), now)
     return True
 
 
-def sms_view(row: SmsMessage, timezone: str) -> dict[str, Any]:
+def sms_view(row: Any, timezone: str) -> dict[str, Any]:
     def local(moment: datetime | None) -> datetime | None:
         return domain.to_local(moment, timezone) if moment is not None else None
 
@@ -357,12 +286,12 @@ def sms_view(row: SmsMessage, timezone: str) -> dict[str, Any]:
     }
 
 
-def list_sms(session: Session, query: dict[str, Any]) -> list[SmsMessage]:
-    """The SMS log, newest first, optionally by status or reminder."""
-    statement = select(SmsMessage)
-    if query.get("status"):
-        statement = statement.where(SmsMessage.status == query["status"])
-    if query.get("reminder_id"):
-        statement = statement.where(SmsMessage.reminder_id == query["reminder_id"])
-    statement = statement.order_by(SmsMessage.id.desc()).offset(query["offset"]).limit(query["limit"])
-    return list(session.scalars(statement))
+def list_sms(store: Any, query: dict[str, Any], *, timezone: str) -> list[dict[str, Any]]:
+    """The SMS log, newest first, optionally by status or reminder (views in ``timezone``)."""
+    rows = store.sms_log(
+        status=query.get("status") or None,
+        reminder_id=query.get("reminder_id") or None,
+        offset=query["offset"],
+        limit=query["limit"],
+    )
+    return [sms_view(row, timezone) for row in rows]
