@@ -1,0 +1,4 @@
+from appraisal.models import Base
+from crm_common.migrations import run_env
+
+run_env(Base.metadata)
