@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from tests.support.system import api
+from tests.support.system import api, eventually
 
 pytestmark = pytest.mark.flow
 
@@ -113,7 +113,18 @@ def test_records_are_append_only_and_an_approved_amendment_is_a_new_revision(sys
     assert second["approved_by_name"] == "王芳"
 
 
-def test_a_spreadsheet_is_imported_with_a_report_per_row(system, team, huawei):
+def finished_import(system, session, reply):
+    """Follow an accepted import (202) through ``GET /customers/import/jobs/{id}`` to its end."""
+    assert reply.status_code == 202, reply.text
+    job = reply.json()
+    assert job["state"] == "queued" and job["rows_done"] == 0
+    path = f"/customers/import/jobs/{job['id']}"
+    job = eventually(lambda: (j := api(system, session, "GET", path).json())["state"] == "finished" and j)
+    assert job, api(system, session, "GET", path).text
+    return job
+
+
+def test_a_spreadsheet_is_imported_in_the_background_with_a_report_per_row(system, team, huawei):
     reply = api(
         system,
         team["lina"],
@@ -122,8 +133,8 @@ def test_a_spreadsheet_is_imported_with_a_report_per_row(system, team, huawei):
         data=SHEET.encode("gbk"),
         headers={"Content-Type": "text/csv; charset=gbk"},
     )
-    assert reply.status_code == 200, reply.text
-    report = reply.json()
+    report = finished_import(system, team["lina"], reply)
+    assert (report["total_rows"], report["rows_done"], report["created"]) == (5, 5, 2)
     assert [(row["line"], row["status"]) for row in report["rows"]] == [
         (2, "created"),
         (3, "created"),
@@ -137,6 +148,14 @@ def test_a_spreadsheet_is_imported_with_a_report_per_row(system, team, huawei):
         system, team["lina"], "GET", "/customers", params={"q": "宏图", "owner_id": str(me["id"])}
     ).json()
     assert [item["name"] for item in listed["items"]] == ["宏图包装材料有限公司"]
+    invalid = api(
+        system, team["lina"], "GET", f"/customers/import/jobs/{report['id']}", params={"status": "invalid"}
+    ).json()
+    assert [row["line"] for row in invalid["rows"]] == [6] and invalid["rows_matching"] == 1
+    jobs = api(system, team["wangfang"], "GET", "/customers/import/jobs").json()
+    assert report["id"] in [job["id"] for job in jobs["items"]]  # the manager follows the team's imports
+    other = api(system, team["zhangwei"], "GET", f"/customers/import/jobs/{report['id']}")
+    assert other.status_code == 404 and other.json()["error"]["code"] == "import_job_not_found"
 
     as_upload = api(
         system,
@@ -146,10 +165,17 @@ def test_a_spreadsheet_is_imported_with_a_report_per_row(system, team, huawei):
         params={"dry_run": "true"},
         files={"file": ("客户.csv", "公司名称,电话\r\n天成机械厂,13700137000\r\n".encode("gbk"), "text/csv")},
     )
-    assert as_upload.status_code == 200, as_upload.text
-    assert as_upload.json()["created"] == 1 and as_upload.json()["dry_run"] is True
+    dry = finished_import(system, team["zhangwei"], as_upload)
+    assert dry["created"] == 1 and dry["dry_run"] is True and dry["filename"] == "客户.csv"
     malformed = api(system, team["lina"], "POST", "/customers/import", data=b"\x00\x01binary")
     assert malformed.status_code == 400 and malformed.json()["error"]["code"] == "malformed_import"
+    too_long = api(
+        system, team["lina"], "POST", "/customers/import", data=("名称\n" + "甲" * 5000 + "\n").encode()
+    )
+    refused = finished_import(system, team["lina"], too_long)["rows"][0]
+    assert refused["status"] == "invalid" and refused["field_errors"] == {
+        "name": ["Length must be between 1 and 200."]
+    }
 
 
 def test_the_manager_sees_a_near_duplicate_after_the_scan(system, team, huawei):
@@ -183,5 +209,7 @@ def test_openapi_lists_the_customer_routes(system):
         "/api/v1/pool",
         "/api/v1/duplicates",
         "/api/v1/customers/import",
+        "/api/v1/customers/import/jobs",
+        "/api/v1/customers/import/jobs/{job_id}",
     ):
         assert path in paths

@@ -1,11 +1,10 @@
 """A new team's first minutes, through HTTP, against every service running as `make run` starts it."""
 
-import subprocess
-
 import pytest
 import requests
 
-from tests.support.system import VENV_BIN, api
+from crm_common.registry import BACKEND_NAMES
+from tests.support.system import api
 
 pytestmark = pytest.mark.flow
 
@@ -64,16 +63,7 @@ def test_admin_builds_a_team_that_can_log_in(system):
 def test_every_service_reports_ok(system):
     reply = requests.get(system.base_url + "/health", timeout=10)
     assert reply.status_code == 200
-    assert reply.json() == {
-        "status": "ok",
-        "services": {
-            "accounts": "ok",
-            "customers": "ok",
-            "pipeline": "ok",
-            "notify": "ok",
-            "knowledge": "ok",
-        },
-    }
+    assert reply.json() == {"status": "ok", "services": dict.fromkeys(BACKEND_NAMES, "ok")}
 
 
 @pytest.mark.parametrize(
@@ -129,25 +119,27 @@ def test_openapi_covers_every_route(system):
         assert path in spec["paths"]
 
 
-def test_schemathesis_finds_no_server_error(system):
-    token = system.token("admin", system.admin_password)
-    result = subprocess.run(
-        [
-            str(VENV_BIN / "schemathesis"),
-            "run",
-            system.base_url + "/openapi.json",
-            "--checks",
-            "not_a_server_error",
-            "--max-examples",
-            "25",
-            "--header",
-            f"Authorization: Bearer {token}",
-            "--request-timeout",
-            "20",
-            "--generation-deterministic",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
+def test_make_run_signs_with_a_random_owner_only_secret_not_a_constant(system):
+    import stat
+
+    import jwt
+
+    secret_file = system.var_dir / "jwt_secret"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    old_constant = "dev-only-secret-set-CRM_JWT_SECRET-in-production"
+    forged = jwt.encode(
+        {"sub": "1", "username": "admin", "role": "admin", "exp": 4102444800}, old_constant, algorithm="HS256"
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    reply = requests.get(
+        system.base_url + "/users", headers={"Authorization": f"Bearer {forged}"}, timeout=10
+    )
+    assert reply.status_code == 401 and reply.json()["error"]["code"] == "invalid_token"
+    made_with_the_file = jwt.encode(
+        {"sub": "1", "username": "admin", "role": "admin", "exp": 4102444800},
+        secret_file.read_text().strip(),
+        algorithm="HS256",
+    )
+    reply = requests.get(
+        system.base_url + "/me", headers={"Authorization": f"Bearer {made_with_the_file}"}, timeout=10
+    )
+    assert reply.status_code == 200 and reply.json()["username"] == "admin"

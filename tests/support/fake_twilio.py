@@ -10,137 +10,62 @@ Modes: ``ok``, ``error_400`` (Twilio 21211 invalid 'To'), ``error_<status>`` (an
 ``timeout`` (stall ``stall_seconds``, nothing recorded) and ``accept_then_timeout`` (record the
 message, then stall: the crash window that reconciliation must cover).
 
+``max_per_second``: like a Twilio sender's messages-per-second, a message that would be one more
+than that within the last second for its sender (From or MessagingServiceSid) is answered 429
+(20429) and not created. Every 429 carries ``Retry-After: <retry_after>`` when that is set.
+``stats()`` counts the 429s and the TCP connections clients opened.
+
 Every accepted message is recorded (thread-safe) so tests and the benchmark can count duplicates.
 Test-only control routes without auth: ``GET /_fake/messages``, ``GET /_fake/stats``,
 ``POST /_fake/mode`` (JSON ``{"mode": "...", "times": n}``; without times: global), ``POST /_fake/reset``.
 
 Command line (from the repo root): ``python -m tests.support.fake_twilio --port 8099`` prints the
 base URL and credentials.
+
+Import everything from here; the fake is split by area: this module is the server (start, stop,
+behaviour switches, what it accepted), ``fake_twilio_messages`` the messages and the state, Twilio's
+error bodies and signature, ``fake_twilio_http`` the HTTP routes.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hmac
 import json
-import re
 import secrets
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
-API_VERSION = "2010-04-01"
-DEFAULT_ACCOUNT_SID = "AC" + "0" * 31 + "1"
-DEFAULT_AUTH_TOKEN = "fake-twilio-auth-token"
-MODES = ("ok", "timeout", "accept_then_timeout")
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_MESSAGES = re.compile(rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages\.json$")
-_MESSAGE = re.compile(
-    rf"^/{API_VERSION}/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>SM[0-9a-f]{{32}})\.json$"
+from tests.support.fake_twilio_http import FakeTwilioHttpServer, handler_for
+from tests.support.fake_twilio_messages import (
+    API_VERSION,
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    E164,
+    MODES,
+    FakeMessage,
+    FakeTwilioState,
+    check_mode,
+    sign,
 )
 
-_ERRORS = {
-    400: (21211, "The 'To' number is not a valid phone number."),
-    401: (20003, "Authenticate"),
-    404: (20404, "The requested resource was not found"),
-    429: (20429, "Too Many Requests"),
-    500: (20500, "Internal Server Error"),
-    503: (20503, "Service Unavailable"),
-}
-
-
-def _rfc2822(moment: datetime | None) -> str | None:
-    return format_datetime(moment, usegmt=True) if moment else None
-
-
-def _segments(body: str) -> int:
-    # rough count for num_segments; the real rules live in notify.domain.sms_segments
-    ucs2 = any(ord(char) > 0x7F for char in body)
-    single, concat = (70, 67) if ucs2 else (160, 153)
-    return 1 if len(body) <= single else -(-len(body) // concat)
-
-
-def _parse_filter_date(value: str) -> datetime | None:
-    value = value.strip()
-    for parse in (
-        lambda text: datetime.fromisoformat(text.replace("Z", "+00:00")),
-        lambda text: datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC),
-    ):
-        try:
-            moment = parse(value)
-        except ValueError:
-            continue
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return None
-
-
-class _Server(ThreadingHTTPServer):
-    # the default backlog of 5 drops connections when a sender pool opens dozens at once
-    request_queue_size = 256
-
-
-@dataclass
-class FakeMessage:
-    """One message the fake accepted."""
-
-    sid: str
-    account_sid: str
-    to: str
-    from_: str | None
-    body: str
-    messaging_service_sid: str | None
-    status_callback: str | None
-    date_created: datetime
-    status: str = "queued"
-    date_sent: datetime | None = None
-    # when the fake took it, to the microsecond (Twilio's dates have whole seconds): for benchmarks
-    accepted_at: float = field(default_factory=time.time)
-
-    def as_twilio_json(self) -> dict[str, Any]:
-        """The message as Twilio's API renders it."""
-        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{self.sid}.json"
-        return {
-            "account_sid": self.account_sid,
-            "api_version": API_VERSION,
-            "body": self.body,
-            "date_created": _rfc2822(self.date_created),
-            "date_sent": _rfc2822(self.date_sent),
-            "date_updated": _rfc2822(self.date_sent or self.date_created),
-            "direction": "outbound-api",
-            "error_code": None,
-            "error_message": None,
-            "from": self.from_,
-            "messaging_service_sid": self.messaging_service_sid,
-            "num_media": "0",
-            "num_segments": str(_segments(self.body)),
-            "price": None,
-            "price_unit": "USD",
-            "sid": self.sid,
-            "status": self.status,
-            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
-            "to": self.to,
-            "uri": uri,
-        }
-
-
-@dataclass
-class FakeTwilioState:
-    """Everything the fake remembers; guarded by ``lock``."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    messages: list[FakeMessage] = field(default_factory=list)
-    mode: str = "ok"
-    next_modes: deque[str] = field(default_factory=deque)
-    requests_by_mode: Counter[str] = field(default_factory=Counter)
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_ACCOUNT_SID",
+    "DEFAULT_AUTH_TOKEN",
+    "E164",
+    "MODES",
+    "FakeMessage",
+    "FakeTwilio",
+    "FakeTwilioState",
+    "main",
+    "sign",
+]
 
 
 class FakeTwilio:
@@ -158,15 +83,19 @@ class FakeTwilio:
         stall_seconds: float = 10.0,
         page_size: int = 50,
         deliver_on_read: bool = True,
+        max_per_second: float | None = None,
+        retry_after: float | None = None,
     ):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.stall_seconds = stall_seconds
         self.default_page_size = page_size
         self.deliver_on_read = deliver_on_read
+        self.max_per_second = max_per_second
+        self.retry_after = retry_after
         self.state = FakeTwilioState()
         self._stopping = threading.Event()
-        self._server = _Server(("127.0.0.1", port), _handler_for(self))
+        self._server = FakeTwilioHttpServer(("127.0.0.1", port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -212,13 +141,13 @@ class FakeTwilio:
 
     @mode.setter
     def mode(self, mode: str) -> None:
-        _check_mode(mode)
+        check_mode(mode)
         with self.state.lock:
             self.state.mode = mode
 
     def fail_next(self, mode: str, times: int = 1) -> None:
         """Answer the next ``times`` API requests in ``mode`` (then back to the global mode)."""
-        _check_mode(mode)
+        check_mode(mode)
         with self.state.lock:
             self.state.next_modes.extend([mode] * times)
 
@@ -250,10 +179,13 @@ class FakeTwilio:
         with self.state.lock:
             by_mode = dict(self.state.requests_by_mode)
             accepted = len(self.state.messages)
+            rate_limited, connections = self.state.rate_limited, self.state.connections
         return {
             "accepted": accepted,
             "duplicate_messages": sum(count - 1 for count in duplicates.values()),
             "requests_by_mode": by_mode,
+            "rate_limited": rate_limited,
+            "connections": connections,
         }
 
     def reset(self) -> None:
@@ -262,9 +194,32 @@ class FakeTwilio:
             self.state.messages.clear()
             self.state.next_modes.clear()
             self.state.requests_by_mode.clear()
+            self.state.recent_by_sender.clear()
+            self.state.rate_limited = self.state.connections = 0
             self.state.mode = "ok"
 
-    def accept(self, form: dict[str, str]) -> FakeMessage:
+    @property
+    def rate_limited(self) -> int:
+        """How many requests were answered 429 (by ``max_per_second`` or an ``error_429`` mode)."""
+        with self.state.lock:
+            return self.state.rate_limited
+
+    @property
+    def connections(self) -> int:
+        """How many TCP connections clients opened to the fake."""
+        with self.state.lock:
+            return self.state.connections
+
+    def count_rate_limited(self) -> None:
+        with self.state.lock:
+            self.state.rate_limited += 1
+
+    def count_connection(self) -> None:
+        with self.state.lock:
+            self.state.connections += 1
+
+    def accept(self, form: dict[str, str]) -> FakeMessage | None:
+        """Create the message; None when its sender is over ``max_per_second`` (nothing created)."""
         message = FakeMessage(
             sid="SM" + secrets.token_hex(16),
             account_sid=self.account_sid,
@@ -275,7 +230,17 @@ class FakeTwilio:
             status_callback=form.get("StatusCallback"),
             date_created=datetime.now(UTC).replace(microsecond=0),
         )
+        sender = form.get("From") or form.get("MessagingServiceSid") or ""
         with self.state.lock:
+            if self.max_per_second is not None:
+                now = time.monotonic()
+                recent = self.state.recent_by_sender.setdefault(sender, deque())
+                while recent and recent[0] <= now - 1.0:
+                    recent.popleft()
+                if len(recent) >= self.max_per_second:
+                    self.state.rate_limited += 1
+                    return None
+                recent.append(now)
             self.state.messages.append(message)
         return message
 
@@ -332,232 +297,6 @@ class FakeTwilio:
             return int(error.code)
 
 
-def sign(auth_token: str, url: str, params: dict[str, str]) -> str:
-    """Twilio's X-Twilio-Signature: base64 HMAC-SHA1 of the URL followed by the sorted params."""
-    payload = url + "".join(f"{name}{params[name]}" for name in sorted(params))
-    digest = hmac.new(auth_token.encode(), payload.encode(), "sha1").digest()
-    return base64.b64encode(digest).decode()
-
-
-def _check_mode(mode: str) -> None:
-    if mode in MODES:
-        return
-    match = re.fullmatch(r"error_(\d{3})", mode)
-    if not match or not 400 <= int(match.group(1)) <= 599:
-        raise ValueError(f"unknown mode {mode!r}")
-
-
-def _error_body(status: int, code: int | None = None, message: str | None = None) -> dict[str, Any]:
-    known_code, known_message = _ERRORS.get(status, (20000 + status, "Error"))
-    code = code or known_code
-    return {
-        "code": code,
-        "message": message or known_message,
-        "more_info": f"https://www.twilio.com/docs/errors/{code}",
-        "status": status,
-    }
-
-
-def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "FakeTwilio/1.0"
-        # headers and body go out as two writes: with Nagle on, the client's delayed ACK
-        # would add ~40 ms to every answer, which the real Twilio does not
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # quiet in test output
-
-        # -- plumbing
-
-        def _reply(self, status: int, payload: object) -> None:
-            body = json.dumps(payload).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout mode)
-
-        def _form(self) -> dict[str, str]:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode() if length else ""
-            if self.headers.get("Content-Type", "").startswith("application/json"):
-                return {key: str(value) for key, value in (json.loads(raw or "{}")).items()}
-            return {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
-
-        def _authorised(self, account: str) -> bool:
-            header = self.headers.get("Authorization", "")
-            if not header.startswith("Basic "):
-                self._reply(401, _error_body(401))
-                return False
-            try:
-                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-            except ValueError:
-                user, password = "", ""
-            if not (
-                hmac.compare_digest(user, fake.account_sid) and hmac.compare_digest(password, fake.auth_token)
-            ):
-                self._reply(401, _error_body(401))
-                return False
-            if account != fake.account_sid:
-                self._reply(404, _error_body(404))
-                return False
-            return True
-
-        def _misbehave(self, mode: str) -> bool:
-            """Apply a failure mode; True when the request is answered (or abandoned) already."""
-            if mode == "timeout":
-                fake.stall()
-                self.close_connection = True
-                return True
-            if mode.startswith("error_"):
-                self._reply(int(mode[6:]), _error_body(int(mode[6:])))
-                return True
-            return False
-
-        # -- routes
-
-        def do_POST(self) -> None:
-            path = urlsplit(self.path).path
-            if path.startswith("/_fake/"):
-                self._control(path, self._form())
-                return
-            match = _MESSAGES.match(path)
-            form = self._form()
-            if not match:
-                self._reply(404, _error_body(404))
-                return
-            if not self._authorised(match["account"]):
-                return
-            mode = fake.take_mode()
-            if self._misbehave(mode):
-                return
-            problem = self._invalid(form)
-            if problem:
-                self._reply(400, _error_body(400, *problem))
-                return
-            message = fake.accept(form)
-            if mode == "accept_then_timeout":
-                fake.stall()
-                self.close_connection = True
-                return
-            self._reply(201, message.as_twilio_json())
-
-        def _invalid(self, form: dict[str, str]) -> tuple[int, str] | None:
-            if not E164.match(form.get("To", "")):
-                return 21211, f"The 'To' number {form.get('To', '')} is not a valid phone number."
-            if not form.get("From") and not form.get("MessagingServiceSid"):
-                return 21603, "A 'From' or 'MessagingServiceSid' parameter is required."
-            if not form.get("Body"):
-                return 21602, "Message body is required."
-            return None
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            if parts.path.startswith("/_fake/"):
-                self._control(parts.path, {})
-                return
-            single, collection = _MESSAGE.match(parts.path), _MESSAGES.match(parts.path)
-            match = single or collection
-            if not match:
-                self._reply(404, _error_body(404))
-                return
-            if not self._authorised(match["account"]) or self._misbehave(fake.take_mode()):
-                return
-            if single:
-                message = fake.find(single["sid"])
-                if message is None:
-                    self._reply(404, _error_body(404))
-                else:
-                    self._reply(200, fake.read_back(message))
-                return
-            self._list(parts.path, {key: values[-1] for key, values in parse_qs(parts.query).items()})
-
-        def _list(self, path: str, query: dict[str, str]) -> None:
-            page_size = max(1, min(1000, int(query.get("PageSize", fake.default_page_size))))
-            page = max(0, int(query.get("Page", 0)))
-            messages = reversed(fake.messages)  # newest first
-            if "To" in query:  # filtered before rendering: a benchmark holds tens of thousands
-                messages = (message for message in messages if message.to == query["To"])
-            rows = [fake.read_back(message) for message in messages]
-            if "From" in query:
-                rows = [row for row in rows if row["from"] == query["From"]]
-            for key, keep in (
-                ("DateSent", lambda sent, bound: sent.date() == bound.date()),
-                ("DateSent>", lambda sent, bound: sent >= bound),
-                ("DateSent<", lambda sent, bound: sent <= bound),
-            ):
-                bound = _parse_filter_date(query[key]) if key in query else None
-                if bound is not None:
-                    rows = [
-                        row
-                        for row in rows
-                        if row["date_sent"] and keep(parsedate_to_datetime(row["date_sent"]), bound)
-                    ]
-            start = page * page_size
-            chunk = rows[start : start + page_size]
-
-            def page_uri(number: int) -> str:
-                params = {key: value for key, value in query.items() if key not in ("Page", "PageToken")}
-                params.update({"PageSize": str(page_size), "Page": str(number)})
-                if number:
-                    params["PageToken"] = f"PASM{number * page_size}"
-                return f"{path}?{urlencode(params)}"
-
-            has_next = start + page_size < len(rows)
-            self._reply(
-                200,
-                {
-                    "messages": chunk,
-                    "end": start + len(chunk) - 1 if chunk else start,
-                    "first_page_uri": page_uri(0),
-                    "next_page_uri": page_uri(page + 1) if has_next else None,
-                    "previous_page_uri": page_uri(page - 1) if page > 0 else None,
-                    "page": page,
-                    "page_size": page_size,
-                    "start": start,
-                    "uri": page_uri(page),
-                },
-            )
-
-        def _control(self, path: str, form: dict[str, str]) -> None:
-            if path == "/_fake/messages":
-                self._reply(
-                    200,
-                    [
-                        {
-                            **asdict(message),
-                            "date_created": message.date_created.isoformat(),
-                            "date_sent": message.date_sent.isoformat() if message.date_sent else None,
-                        }
-                        for message in fake.messages
-                    ],
-                )
-            elif path == "/_fake/stats":
-                self._reply(200, fake.stats())
-            elif path == "/_fake/mode" and self.command == "POST":
-                try:
-                    if form.get("times"):
-                        fake.fail_next(form["mode"], int(form["times"]))
-                    else:
-                        fake.mode = form.get("mode", "ok")
-                except (KeyError, ValueError) as error:
-                    self._reply(400, {"error": str(error)})
-                    return
-                self._reply(200, {"mode": fake.mode})
-            elif path == "/_fake/reset" and self.command == "POST":
-                fake.reset()
-                self._reply(200, {"reset": True})
-            else:
-                self._reply(404, {"error": "unknown control route"})
-
-    return Handler
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run the fake in the foreground until interrupted."""
     parser = argparse.ArgumentParser(description="Fake Twilio Messages API on 127.0.0.1")
@@ -566,8 +305,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--stall-seconds", type=float, default=10.0)
     parser.add_argument("--mode", default="ok")
+    parser.add_argument("--max-per-second", type=float, default=None, help="per sender; 429 above it")
+    parser.add_argument("--retry-after", type=float, default=None, help="Retry-After seconds on a 429")
     args = parser.parse_args(argv)
-    fake = FakeTwilio(args.port, args.account_sid, args.auth_token, args.stall_seconds)
+    fake = FakeTwilio(
+        args.port,
+        args.account_sid,
+        args.auth_token,
+        args.stall_seconds,
+        max_per_second=args.max_per_second,
+        retry_after=args.retry_after,
+    )
     fake.mode = args.mode
     print(
         json.dumps(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from contextlib import suppress
 
 import eventlet
@@ -14,6 +15,7 @@ class TcpProxy:
         self.listener = eventlet.listen(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.up = True
+        self.delay = 0.0  # seconds each client → target chunk is held (set it to slow the link)
         self._connections: list[socket.socket] = []
         self._pipes: list = []
         self._acceptor = eventlet.spawn(self._accept)
@@ -31,17 +33,23 @@ class TcpProxy:
                 continue
             self._connections += [client, upstream]
             self._pipes += [
-                eventlet.spawn(self._pipe, client, upstream),
+                eventlet.spawn(self._forward, client, upstream),
                 eventlet.spawn(self._pipe, upstream, client),
             ]
 
+    def _forward(self, source: socket.socket, sink: socket.socket) -> None:
+        """Client → target, each chunk held ``delay`` seconds (a congested link)."""
+        self._pipe(source, sink, lambda: self.delay)
+
     @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(source: socket.socket, sink: socket.socket, delay: Callable[[], float] = lambda: 0.0) -> None:
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                if pause := delay():
+                    eventlet.sleep(pause)
                 sink.sendall(data)
         except Exception:  # a cut connection ends its pipe, whatever the error
             pass
@@ -51,8 +59,16 @@ class TcpProxy:
                     sock.close()
 
     def cut(self) -> None:
-        """Refuse new connections and drop the open ones."""
+        """Refuse new connections and drop the open ones.
+
+        The pipes are killed before their sockets close: a greenthread left waiting in recv() on a
+        closed socket keeps its fd registered with the hub, and the next file that gets that fd
+        number (a subprocess' pipe, a new connection) fails with "Second simultaneous read"; the
+        database-cut fault test met it in supervisorctl's pipe."""
         self.up = False
+        pipes, self._pipes = self._pipes, []
+        for pipe in pipes:
+            pipe.kill()
         for sock in self._connections:
             try:
                 sock.shutdown(socket.SHUT_RDWR)
@@ -65,10 +81,7 @@ class TcpProxy:
         self.up = True
 
     def close(self) -> None:
-        self.cut()
+        self.cut()  # kills the pipes too: see cut()
         self._acceptor.kill()
-        # a pipe left waiting on a closed fd would collide with whatever socket reuses the number
-        for pipe in self._pipes:
-            pipe.kill()
         with suppress(Exception):
             self.listener.close()
