@@ -22,23 +22,26 @@ import platform
 import random
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg2.extensions
 from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
+from bench.support import blocking_copy, drop_database, goal, goals_markdown, machine_load, unique_name
 from crm_common.config import with_database
+from crm_common.db import UnitOfWork
 from crm_common.migrations import ensure_database, upgrade
-from pipeline import reports
+from pipeline import usecases_reports as reports
 from pipeline.domain import Scope
+from pipeline.models import Base
 from pipeline.stages import DEFAULT_STAGES
+from pipeline.store import Store
+from pipeline.store_reports import stage_aggregates_query
 
 SERVER = os.environ.get("CRM_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 DATABASE = "crm_bench_pipeline"
@@ -46,6 +49,7 @@ TEAM = "华东一部"
 SALESPEOPLE = 200
 FIRST_OWNER = 1001
 SIZES = (10_000, 100_000)
+QUICK_SIZES = (300, 600)
 TODAY = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 PERIOD = "2026-11"
@@ -63,18 +67,6 @@ PROBABILITY = {stage.key: stage.probability for stage in DEFAULT_STAGES}
 
 
 # ---- data ---------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _blocking_copy() -> Iterator[None]:
-    """psycopg2 refuses COPY while psycogreen's wait callback is set (``make bench`` runs under
-    eventlet); the load is single-threaded, so waiting on the socket directly is harmless."""
-    previous = psycopg2.extensions.get_wait_callback()
-    psycopg2.extensions.set_wait_callback(None)
-    try:
-        yield
-    finally:
-        psycopg2.extensions.set_wait_callback(previous)
 
 
 def _copy(conn: Any, table: str, columns: list[str], rows: list[tuple]) -> None:
@@ -201,7 +193,7 @@ def load(engine: Any, first_id: int, count: int, rng: random.Random) -> float:
     """Bulk-load ``count`` deals with COPY; returns the seconds it took (with ANALYZE)."""
     started = time.perf_counter()
     deals, moves = generate(first_id, count, rng)
-    with _blocking_copy(), engine.begin() as conn:
+    with blocking_copy(), engine.begin() as conn:
         _copy(conn, "opportunities", DEAL_COLUMNS, deals)
         _copy(conn, "stage_changes", MOVE_COLUMNS, moves)
         conn.execute(text("SELECT setval('opportunities_id_seq', (SELECT max(id) FROM opportunities))"))
@@ -231,38 +223,41 @@ def _timed(action: Callable[[int], Any], runs: int, warmup: int = 50) -> dict:
     }
 
 
-def measure(engine: Any) -> dict:
+def measure(engine: Any, owner_runs: int = OWNER_RUNS, team_runs: int = TEAM_RUNS) -> dict:
     owners = [FIRST_OWNER + i for i in range(0, SALESPEOPLE, 2)]  # 100 different salespeople
     members = {FIRST_OWNER + i: f"销售{i:03d}" for i in range(SALESPEOPLE)}
     team = Scope(None, TEAM)
     results: dict[str, Any] = {}
-    with Session(engine) as session:
+    unit = UnitOfWork(sessionmaker(bind=engine, info={"metadata": Base.metadata}), "pipeline")
+    store = Store(unit)
+    session = unit.session
+    try:
 
         def owner_scope(index: int) -> Scope:
             return Scope(owners[index % len(owners)], TEAM)
 
         results["owner_forecast"] = _timed(
-            lambda i: reports.forecast_report(session, owner_scope(i), PERIOD, TODAY), OWNER_RUNS
+            lambda i: reports.forecast_report(store, owner_scope(i), PERIOD, TODAY), owner_runs
         )
         results["owner_forecast_sql_only"] = _timed(
-            lambda i: session.execute(reports.stage_aggregates_query(owner_scope(i), PERIOD, TODAY)).all(),
-            OWNER_RUNS,
+            lambda i: session.execute(stage_aggregates_query(owner_scope(i), PERIOD, TODAY)).all(),
+            owner_runs,
         )
         results["owner_funnel"] = _timed(
-            lambda i: reports.funnel_report(session, owner_scope(i), PERIOD, TIMEZONE), OWNER_RUNS
+            lambda i: reports.funnel_report(store, owner_scope(i), PERIOD, TIMEZONE), owner_runs
         )
         results["team_forecast_rollup"] = _timed(
-            lambda i: reports.forecast_report(session, team, PERIOD, TODAY, members=members), TEAM_RUNS, 2
+            lambda i: reports.forecast_report(store, team, PERIOD, TODAY, members=members), team_runs, 2
         )
         results["team_funnel"] = _timed(
-            lambda i: reports.funnel_report(session, team, PERIOD, TIMEZONE, members=members), TEAM_RUNS, 2
+            lambda i: reports.funnel_report(store, team, PERIOD, TIMEZONE, members=members), team_runs, 2
         )
         results["team_calibration_with_6_month_backtest"] = _timed(
-            lambda i: reports.calibration_report(session, TEAM, TODAY, TIMEZONE), 3, 1
+            lambda i: reports.calibration_report(store, TEAM, TODAY, TIMEZONE), 3, 1
         )
 
-        sample = reports.forecast_report(session, Scope(owners[0], TEAM), PERIOD, TODAY)
-        team_sample = reports.forecast_report(session, team, PERIOD, TODAY, members=members)
+        sample = reports.forecast_report(store, Scope(owners[0], TEAM), PERIOD, TODAY)
+        team_sample = reports.forecast_report(store, team, PERIOD, TODAY, members=members)
         results["owner_deals"] = (
             session.execute(
                 text(
@@ -285,46 +280,66 @@ def measure(engine: Any) -> dict:
             "sample_size": team_sample["sample_size"],
             "owners": len(team_sample["by_owner"]),
         }
-        statement = reports.stage_aggregates_query(Scope(owners[0], TEAM), PERIOD, TODAY)
+        statement = stage_aggregates_query(Scope(owners[0], TEAM), PERIOD, TODAY)
         sql = str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
         plan = session.execute(text("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql)).scalars().all()
         results["owner_forecast_plan"] = plan
+    finally:
+        unit.close()
     return results
 
 
 # ---- the run ------------------------------------------------------------------------------------
 
 
-def run(results_dir: Path) -> dict:
+def run(results_dir: Path, quick: bool = False) -> dict:
+    """Measure and write ``pipeline.json`` and ``pipeline.md``; ``quick``: a few hundred deals on a
+    database of its own (the suite's check that the benchmark still works)."""
+    sizes = QUICK_SIZES if quick else SIZES
+    database = unique_name(DATABASE) if quick else DATABASE
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    url = with_database(SERVER, DATABASE)
+    url = with_database(SERVER, database)
     fresh_database(url)
     engine = create_engine(url, pool_size=2)
     rng = random.Random(SEED)
     started = time.perf_counter()
     scales: dict[str, Any] = {}
     loaded = 0
-    for size in SIZES:
+    for size in sizes:
         load_seconds = load(engine, loaded + 1, size - loaded, rng)
         loaded = size
-        scales[str(size)] = {"deals": size, "load_seconds": round(load_seconds, 2), **measure(engine)}
+        runs = (40, 3) if quick else (OWNER_RUNS, TEAM_RUNS)
+        scales[str(size)] = {"deals": size, "load_seconds": round(load_seconds, 2), **measure(engine, *runs)}
     engine.dispose()
+    version = _server_version(url)
+    if quick:
+        drop_database(url)
 
-    small, large = (scales[str(size)] for size in SIZES)
+    small, large = (scales[str(size)] for size in sizes)
     ratio = large["owner_forecast"]["median_ms"] / small["owner_forecast"]["median_ms"]
     summary = {
         "benchmark": "pipeline",
-        "goal": f"per-salesperson forecast at {SIZES[1]:,} deals within {GOAL_RATIO:g}× of {SIZES[0]:,}",
+        "quick": quick,
+        "goal": f"per-salesperson forecast at {sizes[1]:,} deals within {GOAL_RATIO:g}× of {sizes[0]:,}",
         "owner_forecast_ratio": round(ratio, 2),
         "owner_funnel_ratio": round(
             large["owner_funnel"]["median_ms"] / small["owner_funnel"]["median_ms"], 2
         ),
         "goal_met": ratio <= GOAL_RATIO,
+        "goals": [
+            goal(
+                f"per-salesperson forecast median at {sizes[1]:,} ÷ at {sizes[0]:,} deals (issue 5)",
+                f"≤ {GOAL_RATIO:g}",
+                round(ratio, 2),
+                ratio <= GOAL_RATIO,
+            )
+        ],
+        "machine_load": machine_load(),
         "team_rollup_median_ms": {size: scales[size]["team_forecast_rollup"]["median_ms"] for size in scales},
         "salespeople": SALESPEOPLE,
         "period": PERIOD,
-        "database": f"PostgreSQL {_server_version(url)} ({DATABASE})",
+        "database": f"PostgreSQL {version} ({database})",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "seconds": round(time.perf_counter() - started, 1),
         "scales": scales,
@@ -388,7 +403,13 @@ def report_markdown(summary: dict) -> str:
         + " | ".join(str(summary["scales"][s]["load_seconds"]) for s in sizes)
         + " |"
     )
+    load = summary["machine_load"]
     lines += [
+        "",
+        "## Goals",
+        "",
+        goals_markdown(summary["goals"]),
+        f"Load average {load['load_average']} on {load['cpus']} cores (shared with other work) at the end.",
         "",
         f"Plan of the per-salesperson forecast query at {int(sizes[-1]):,} deals:",
         "",
