@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from crm_common.config import with_database  # noqa: E402
 from crm_common.migrations import ensure_database, upgrade  # noqa: E402
 from tests.support.callers import as_caller  # noqa: E402, F401 — for tests that import it from here
+from tests.support.databases import drop_schema  # noqa: E402
 
 # The console's browser tests run without eventlet, in a run of their own (scripts/test_console.sh).
 collect_ignore = ["tests/e2e"]
@@ -46,10 +47,13 @@ def container_factory(container_factory, request):
     return make
 
 
-def stop_containers(request):
-    """Stop, gracefully, every container the test made: running workers finish and commit."""
+def stop_containers(request, seconds=10):
+    """Stop every container the test made, gracefully (running workers finish and commit) for up
+    to ``seconds`` each, then as nameko's own teardown does (kill)."""
     for container in reversed(request.node.stash.get(CONTAINERS, [])):
-        container.stop()
+        with eventlet.Timeout(seconds, False):
+            container.stop()
+        container.kill()  # nothing when it stopped
 
 
 @pytest.fixture(params=BACKENDS)
@@ -66,8 +70,7 @@ def db_url(request, tmp_path):
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     yield f"{server}?options=-csearch_path%3D{schema}"
     stop_containers(request)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    drop_schema(admin, schema)
     admin.dispose()
 
 

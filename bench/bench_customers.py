@@ -94,6 +94,8 @@ def run(results_dir: Path, quick: bool = False) -> dict:
                     "check_in_process": summary(bench.check_in_process(payloads)),
                     "check_rpc": summary(bench.check_over_rpc(payloads)),
                     "check_http": summary(bench.check_over_http(payloads)),
+                    "check_http_cpu_ms": bench.check_http_cpu_ms,
+                    "ping_http": summary(bench.ping_over_http()),
                     "like_scan": summary(bench.like_scan(size, rng)),
                     "fuzzy_scan": {**summary(fuzzy), "customers_with_suspects": found},
                 }

@@ -87,15 +87,33 @@ def markdown(results: dict) -> str:
         "",
         "## Duplicate check, the LIKE scan and the fuzzy scan (ms, p50 / p99)",
         "",
-        "| customers | load (s) | ping RPC | check in process | check RPC | check HTTP | LIKE '%name%' | fuzzy scan |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| customers | load (s) | ping RPC | ping HTTP | check in process | check RPC | check HTTP "
+        "| LIKE '%name%' | fuzzy scan |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    parts = (
+        "ping_rpc",
+        "ping_http",
+        "check_in_process",
+        "check_rpc",
+        "check_http",
+        "like_scan",
+        "fuzzy_scan",
+    )
     for size, row in results["sizes"].items():
-        cells = [
-            f"{row[part]['p50_ms']} / {row[part]['p99_ms']}"
-            for part in ("ping_rpc", "check_in_process", "check_rpc", "check_http", "like_scan", "fuzzy_scan")
-        ]
+        cells = [f"{row[part]['p50_ms']} / {row[part]['p99_ms']}" if part in row else "—" for part in parts]
         lines.append(f"| {int(size):,} | {row['load_seconds']} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "CPU per check over HTTP (ms, the processes on its path, from /proc): "
+        + "; ".join(
+            f"{int(size):,}: "
+            + ", ".join(f"{name} {ms}" for name, ms in row.get("check_http_cpu_ms", {}).items())
+            for size, row in results["sizes"].items()
+        )
+        + ". ping HTTP (gateway → accounts → gateway, no token, no database) is the floor under "
+        "every HTTP figure: the check's p99 cannot be below it.",
+    ]
     throughput = results["throughput"]
     lines += [
         "",

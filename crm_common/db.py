@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -21,10 +22,11 @@ from typing import Any
 from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, MetaData, create_engine, event, insert, make_url, text
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import TextClause
 
 from crm_common.acks import tolerate_lost_acks
 from crm_common.clock import utcnow
@@ -159,13 +161,49 @@ def make_engine(
             url,
             pool_size=10,
             max_overflow=20,
-            pool_pre_ping=True,
             pool_timeout=connect_timeout + statement_timeout,
             connect_args=pg_args,
         )
         _bounded_connect(engine, connect_timeout)
+        _ping_when_idle(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+PING_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float | None = None) -> None:
+    """SQLAlchemy's ``pool_pre_ping``, only for a connection idle longer than ``idle_seconds``.
+
+    ``pool_pre_ping`` sends a ``SELECT 1`` on every checkout: one round trip more per
+    transaction, a third of a read's. A connection used less than a second ago was alive then;
+    a database that went away since fails the statement itself, which invalidates that
+    connection and every older one in the pool (SQLAlchemy's disconnect handling) and answers
+    ServiceUnavailable, the same as it does with the database down. A dead idle connection is
+    found here and replaced before the transaction starts, as ``pool_pre_ping`` does.
+    """
+
+    idle = PING_IDLE_SECONDS if idle_seconds is None else idle_seconds
+
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_conn: Any, record: Any) -> None:
+        record.info["crm_last_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("crm_last_used")
+        if last is None or time.monotonic() - last < idle:
+            return  # a new connection, or one that answered a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if not engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise
+            alive = False
+        if not alive:
+            record.info.pop("crm_last_used", None)
+            raise DisconnectionError("the pooled connection is gone: a new one is made")
 
 
 def database_unavailable(exc: BaseException) -> bool:
@@ -178,13 +216,56 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-class UnitOfWork:
-    """One worker's database access: a lazy session plus the events it emits."""
+READ_ONLY = "crm_read_only"
 
-    def __init__(self, sessions: sessionmaker, service_name: str, context: dict | None = None) -> None:
+
+def read_only(method: Any) -> Any:
+    """Mark an entrypoint that only reads (place it under ``@rpc``): its unit of work runs on an
+    autocommit connection, so a read costs its queries and nothing more (no ``BEGIN``, no
+    ``COMMIT``: two round trips of five in a duplicate check). Its statements do not share one
+    snapshot: use it where each answer stands on one query or on rows that are never deleted.
+    A write in such a worker raises (``ReadOnlyWorker``) instead of committing piecemeal."""
+    setattr(method, READ_ONLY, True)
+    return method
+
+
+def is_read_only(service_cls: type, method_name: str) -> bool:
+    return bool(getattr(getattr(service_cls, method_name, None), READ_ONLY, False))
+
+
+class ReadOnlyWorker(RuntimeError):
+    """A write in an entrypoint marked ``read_only``: a programming error, never a user's."""
+
+
+def _refuse_writes(sessions: sessionmaker) -> None:
+    """Statements other than SELECT, and ORM flushes, raise in sessions from ``sessions``."""
+
+    @event.listens_for(sessions, "do_orm_execute")
+    def _only_selects(state: Any) -> None:
+        statement = state.statement
+        written = state.is_insert or state.is_update or state.is_delete
+        if isinstance(statement, TextClause):
+            written = not statement.text.lstrip().upper().startswith(("SELECT", "WITH", "VALUES", "SHOW"))
+        if written:
+            raise ReadOnlyWorker(f"a read-only entrypoint wrote: {statement}")
+
+    @event.listens_for(sessions, "before_flush")
+    def _no_flush(session: Session, _context: Any, _instances: Any) -> None:
+        if session.new or session.dirty or session.deleted:
+            raise ReadOnlyWorker("a read-only entrypoint changed rows")
+
+
+class UnitOfWork:
+    """One worker's database access: a lazy session plus the events it emits (a ``read_only``
+    entrypoint's unit emits nothing and writes nothing)."""
+
+    def __init__(
+        self, sessions: sessionmaker, service_name: str, context: dict | None = None, read_only: bool = False
+    ) -> None:
         self._sessions = sessions
         self._session: Session | None = None
         self.service_name = service_name
+        self.read_only = read_only
         self.emitted: list[dict] = []
         # the worker's context data (caller, request id): what its RPCs carry onwards
         self.context: dict = {} if context is None else context
@@ -202,6 +283,8 @@ class UnitOfWork:
     def emit_many(self, event_type: str, facts: Iterable[dict[str, Any]]) -> list[dict]:
         """Record one ``event_type`` event per fact with a single multi-row insert (same rules as
         ``emit``); returns the envelopes."""
+        if self.read_only:
+            raise ReadOnlyWorker(f"a read-only entrypoint emitted {event_type}")
         now = utcnow()
         payloads = [envelope(event_type, data, self.service_name, now) for data in facts]
         if payloads:
@@ -367,6 +450,12 @@ class Database(DependencyProvider):
         self.sessions = sessionmaker(
             bind=self.engine, expire_on_commit=False, info={"metadata": self.metadata}
         )
+        self.read_sessions = sessionmaker(
+            bind=self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
+            info={"metadata": self.metadata},
+        )
+        _refuse_writes(self.read_sessions)
         if self.relay_enabled and OUTBOX_TABLE in self.metadata.tables:
             self.relay = OutboxRelay(
                 self.engine,
@@ -415,7 +504,10 @@ class Database(DependencyProvider):
         self.stop()
 
     def get_dependency(self, worker_ctx: Any) -> UnitOfWork:
-        unit = UnitOfWork(self.sessions, self.service_name, worker_ctx.data)
+        if is_read_only(self.container.service_cls, worker_ctx.entrypoint.method_name):
+            unit = UnitOfWork(self.read_sessions, self.service_name, worker_ctx.data, read_only=True)
+        else:
+            unit = UnitOfWork(self.sessions, self.service_name, worker_ctx.data)
         self._units[worker_ctx] = unit
         return unit
 

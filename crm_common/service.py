@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from nameko.rpc import rpc
 
+from crm_common.db import read_only
+
 
 class HealthCheck:
     """Mixin: ``health()`` answers only when the service and its database are up."""
@@ -12,6 +14,7 @@ class HealthCheck:
     db: object
 
     @rpc
+    @read_only
     def health(self) -> dict:
         """{"status": "ok", "service", "database": "ok"}; raises if the database is down."""
         return {"status": "ok", "service": self.name, "database": self.db.ping()}  # type: ignore[attr-defined]

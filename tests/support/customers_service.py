@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from crm_common.migrations import upgrade
+from tests.support.databases import drop_schema
 
 
 @contextmanager
@@ -33,8 +34,7 @@ def another_database(db_url: str, tmp_path: Path, name: str) -> Iterator[str]:
     try:
         yield f"{server}?options=-csearch_path%3D{schema}"
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        drop_schema(admin, schema)
         admin.dispose()
 
 

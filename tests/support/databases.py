@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from crm_common.migrations import upgrade
 
@@ -41,7 +42,29 @@ def service_databases(db_url: str, services: Sequence[str], tmp_path: Path) -> I
             upgrade(name, url)
         yield urls
     finally:
-        with admin.connect() as conn:
-            for schema in schemas.values():
-                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        for schema in schemas.values():
+            drop_schema(admin, schema)
         admin.dispose()
+
+
+def drop_schema(admin: Engine, schema: str, wait_seconds: float = 10) -> None:
+    """``DROP SCHEMA … CASCADE`` at a test's end, even when something still holds a lock in it
+    (a connection a test left open, a container's query): after ``wait_seconds`` the sessions
+    holding locks on its tables are ended and the drop is tried again. A teardown must not
+    wait forever, nor deadlock, and so hang the whole suite."""
+    holders = text(
+        "SELECT pg_terminate_backend(l.pid) FROM pg_locks l"
+        " JOIN pg_class c ON c.oid = l.relation JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = :schema AND l.pid <> pg_backend_pid()"
+    )
+    for attempt in range(3):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f"SET lock_timeout = '{int(wait_seconds * 1000)}ms'"))
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            return
+        except OperationalError:  # lock_timeout, or chosen as a deadlock's victim
+            if attempt == 2:
+                raise
+            with admin.connect() as conn:
+                conn.execute(holders, {"schema": schema})

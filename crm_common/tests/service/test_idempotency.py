@@ -260,7 +260,8 @@ def test_old_requests_are_forgotten_by_the_sweeper(container_factory, service_co
         if rows(ledger, log, log.c.request_id == "from-two-days-ago") == 0:
             break
         eventlet.sleep(0.1)
-    assert [r.request_id for r in ledger.connect().execute(select(log.c.request_id))] == ["today"]
+    with ledger.connect() as conn:
+        assert [r.request_id for r in conn.execute(select(log.c.request_id))] == ["today"]
 
 
 def test_purge_removes_only_what_is_older_than_the_cut(databases):

@@ -15,7 +15,7 @@ from nameko.dependency_providers import Config
 from nameko.rpc import rpc
 
 from crm_common.clock import Clock
-from crm_common.db import Database, Transactions
+from crm_common.db import Database, Transactions, read_only
 from crm_common.directory import Directory
 from crm_common.errors import (
     Conflict,
@@ -96,6 +96,7 @@ class CustomersService(PoolEntrypoints, OffboardingEntrypoints, HealthCheck):
     # --- entry ---------------------------------------------------------------------------------
 
     @rpc(expected_exceptions=(Unauthenticated, InvalidInput))
+    @read_only
     def check_duplicates(self, payload: dict) -> dict:
         """Whether a name and/or phone being typed is already a customer: ``{duplicate, matches:
         [{customer_id, name, owner, owner_id, status, matched_on, score, reason}]}``, exact matches
@@ -169,6 +170,7 @@ class CustomersService(PoolEntrypoints, OffboardingEntrypoints, HealthCheck):
     # --- reading -------------------------------------------------------------------------------
 
     @rpc(expected_exceptions=(Unauthenticated, NotFound, Forbidden))
+    @read_only
     def get_customer(self, customer_id: int) -> dict:
         """The customer in full with its latest follow-ups (``id, name, owner_id, owner_name, team,
         status, phones, contacts, …``), for its owner, the team's manager or an admin.
@@ -177,12 +179,14 @@ class CustomersService(PoolEntrypoints, OffboardingEntrypoints, HealthCheck):
         return self._dump(customer, followups=followups)
 
     @rpc(expected_exceptions=(NotFound,))
+    @read_only
     def get_customer_summary(self, customer_id: int) -> dict:
         """For other services (no caller check): ``{id, name, owner_id, team, status, birthday,
         next_visit_at, next_visit_contact}``. CustomerNotFound."""
         return reading.customer_summary(self._store, customer_id)
 
     @rpc(expected_exceptions=(Unauthenticated, NotFound, Forbidden))
+    @read_only
     def require_readable(self, customer_id: int) -> dict:
         """For other services that let the caller refer to a customer (reminders, alarms,
         knowledge entries): ``{id, name, owner_id, team, status}`` when the caller (from the

@@ -30,6 +30,8 @@ class ManagerNotice:
     team: str | None = None
 
 
+RETURN_WARNING_KIND = "customer_return_warning"
+
 _MATCH_REASONS = {
     "name": "公司名称相近",
     "phone": "电话相同",
@@ -171,7 +173,7 @@ def return_warning_notice(
     else:
         rule, keep = f"超过 {days} 天没有跟进记录", "添加一条跟进记录即可保留"
     return OwnerNotice(
-        kind="customer_return_warning",
+        kind=RETURN_WARNING_KIND,
         title=f"客户即将退回公海：{name}",
         body=f"客户「{name}」{rule}，将于 {when}自动退回团队公海。{keep}。",
         customer_id=customer_id,

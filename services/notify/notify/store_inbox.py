@@ -8,6 +8,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
+from notify.domain_notices import RETURN_WARNING_KIND
 from notify.models import Notification
 
 
@@ -44,6 +45,22 @@ class InboxStore:
         )
         self.session.add(notification)
         return notification
+
+    def withdraw_return_warnings(self, customer_id: int, user_id: int, now: datetime) -> int:
+        """Mark read the unread ``customer_return_warning`` notices of ``user_id`` about the
+        customer (it is no longer theirs); how many."""
+        result = self.session.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.kind == RETURN_WARNING_KIND,
+                Notification.subject_type == "customer",
+                Notification.subject_id == str(customer_id),
+                Notification.read_at.is_(None),
+            )
+            .values(read_at=now)
+        )
+        return int(cast(CursorResult, result).rowcount or 0)
 
     def notification(self, notification_id: int) -> Notification | None:
         return self.session.get(Notification, notification_id)

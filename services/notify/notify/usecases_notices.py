@@ -21,7 +21,7 @@ from crm_common.validation import load
 from notify import domain, domain_notices, domain_sms
 from notify.schemas import ReturnWarningEventSchema
 from notify.store import Store
-from notify.usecases_watching import integer
+from notify.usecases_watching import integer, moment
 
 if TYPE_CHECKING:
     from notify.dependencies import NotifySettings
@@ -166,6 +166,20 @@ def warn_owner_of_return(store: Any, event: dict[str, Any], now: datetime, timez
         warning = load(ReturnWarningEventSchema(), event.get("data") or {})
     except InvalidInput as exc:
         log.error("customer_return_warning %s unreadable (%s): dropped", event.get("event_id"), exc.details)
+        return
+    watch = store.watch_for_update(warning["customer_id"])  # serialised with its owner's changes
+    occurred_at = moment(event.get("occurred_at"))
+    if (
+        watch is not None
+        and watch.event_at is not None
+        and (occurred_at is None or watch.event_at > occurred_at)
+        and watch.owner_id != warning["owner_id"]
+    ):
+        log.info(
+            "customer_return_warning %s: customer %s changed owner since it was sent: dropped",
+            event.get("event_id"),
+            warning["customer_id"],
+        )
         return
     notice = domain_notices.return_warning_notice(
         warning["customer_id"],

@@ -78,12 +78,16 @@ def watch_customer(store: Any, event: dict[str, Any], now: datetime) -> None:
         watch = store.add_watch(customer_id)
     watch.name = str(data.get("name") or watch.name or f"#{customer_id}")[:200]
     watch.team = data.get("team") or watch.team
+    former_owner = watch.owner_id
     if kind == "customer_transferred":
         watch.owner_id = integer(data.get("to_owner_id"))
     elif kind in LEFT_FOR_POOL:
         watch.owner_id = None
     else:
         watch.owner_id = integer(data.get("owner_id"))
+    if former_owner is not None and watch.owner_id != former_owner:
+        # a warning that the customer returns to the pool soon is no longer the former owner's
+        store.withdraw_return_warnings(customer_id, former_owner, now)
     if kind not in LEFT_FOR_POOL:
         _take_birthday(watch, data)
         _take_visit(watch, data)

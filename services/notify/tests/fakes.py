@@ -123,6 +123,19 @@ class FakeInbox:
         self.rows.append(row)
         return row
 
+    def withdraw_return_warnings(self, customer_id: int, user_id: int, now: datetime) -> int:
+        withdrawn = [
+            row
+            for row in self.rows
+            if row.user_id == user_id
+            and row.kind == "customer_return_warning"
+            and (row.subject_type, row.subject_id) == ("customer", str(customer_id))
+            and row.read_at is None
+        ]
+        for row in withdrawn:
+            row.read_at = now
+        return len(withdrawn)
+
     def notification(self, notification_id: int) -> FakeNotification | None:
         return next((row for row in self.rows if row.id == notification_id), None)
 

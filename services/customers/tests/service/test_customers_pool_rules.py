@@ -217,3 +217,95 @@ def test_two_instances_do_not_return_a_customer_twice(
         assert (changes, pooled) == (len(ids), len(ids))
     finally:
         engine.dispose()
+
+
+def test_a_restart_in_the_middle_of_the_schedule_returns_each_customer_once(
+    start_customers, as_user, users, new_customer, clock, service_config, monkeypatch
+):
+    """The process dies between two pages of the schedule (the first committed, the second not
+    begun); the next instance returns the rest, and no customer is returned or announced twice."""
+    import eventlet
+
+    from customers import usecases_pool
+
+    real_page = usecases_pool.sweep_page
+    pages: list[int] = []
+    dying = {}
+
+    def page_of_two(store, team, now, after_id, limit):
+        pages.append(after_id)
+        if len(pages) == 2 and "container" in dying:  # the first page is committed: die here
+            eventlet.spawn(dying.pop("container").kill)
+            eventlet.sleep(30)
+        return real_page(store, team, now, after_id, 2)
+
+    monkeypatch.setattr(usecases_pool, "sweep_page", page_of_two)
+    first = start_customers(sweep_seconds=0.05)
+    names = [
+        "久久食品有限公司",
+        "长江电器有限公司",
+        "黄河机械有限公司",
+        "泰山建材有限公司",
+        "华山茶叶有限公司",
+    ]
+    with as_user(users.lina) as service:
+        ids = [service.create_customer(new_customer(name))["id"] for name in names]
+    pages.clear()
+    dying["container"] = first
+    clock.advance(days=31)
+    wait_until(lambda: first._died.ready())
+    engine = create_engine(service_config["DB_URL"])
+    try:
+
+        def counts():
+            with Session(engine) as session:
+                changes = session.scalar(
+                    select(func.count())
+                    .select_from(OwnershipChange)
+                    .where(OwnershipChange.reason == "no_followup")
+                )
+                pooled = session.scalar(
+                    select(func.count()).select_from(Customer).where(Customer.status == "pool")
+                )
+            return changes, pooled
+
+        assert counts() == (2, 2)  # one page of two, committed before the process died
+
+        start_customers(sweep_seconds=0.05)  # the restart
+        wait_until(lambda: counts() == (5, 5))
+        eventlet.sleep(0.5)  # a few more sweeps: nothing more happens
+        assert counts() == (5, 5)
+        wait_until(lambda: len(of("customer_returned_to_pool")) >= 5)
+        eventlet.sleep(0.5)
+        returned = sorted(event["data"]["customer_id"] for event in of("customer_returned_to_pool"))
+        assert returned == sorted(ids)  # each announced once, the first page's events included
+    finally:
+        engine.dispose()
+
+
+def test_after_a_transfer_the_new_owner_is_warned_and_the_days_count_from_the_transfer(
+    start_customers, as_user, users, new_customer, clock
+):
+    container = start_customers()
+    with as_user(users.lina) as service:
+        customer = service.create_customer(new_customer("久久食品有限公司"))
+    clock.advance(days=27)
+    sweep(container)
+    wait_until(lambda: of("customer_return_warning"))
+    with as_user(users.wang) as service:
+        service.transfer_customer(customer["id"], {"owner_id": users.zhang["id"], "reason": "调岗"})
+    clock.advance(days=3)  # 30 days after the entry, 3 after the transfer: nothing returns
+    sweep(container)
+    sweep(container)
+    assert of("customer_returned_to_pool") == []
+    assert [e["data"]["owner_id"] for e in of("customer_return_warning")] == [users.lina["id"]]
+    clock.advance(days=24)  # 27 days after the transfer: the new owner is warned, not the former
+    sweep(container)
+    wait_until(lambda: len(of("customer_return_warning")) == 2)
+    warning = of("customer_return_warning")[1]["data"]
+    assert (warning["owner_id"], warning["days_left"]) == (users.zhang["id"], 3)
+    clock.advance(days=3)
+    sweep(container)
+    wait_until(lambda: of("customer_returned_to_pool"))
+    (returned,) = [event["data"] for event in of("customer_returned_to_pool")]
+    assert returned["former_owner_id"] == users.zhang["id"]

@@ -3,7 +3,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from notify import usecases_notices
+from notify import usecases_notices, usecases_watching
 from notify.domain_notices import return_warning_notice
 from services.notify.tests.fakes import FakeStore
 
@@ -78,3 +78,59 @@ def test_an_unreadable_warning_is_dropped_with_a_log_line(caplog) -> None:
         usecases_notices.warn_owner_of_return(store, bad, NOW, "Asia/Shanghai")
     assert store.rows == []
     assert caplog.text.count("customer_return_warning evt-w1 unreadable") == 6
+
+
+def transferred(at: datetime, from_owner: int = 11, to_owner: int = 12) -> dict:
+    return {
+        "event_id": f"evt-t-{at.isoformat()}",
+        "event_type": "customer_transferred",
+        "occurred_at": at.isoformat(),
+        "version": 1,
+        "data": {
+            "customer_id": 501,
+            "name": "恒发五金",
+            "from_owner_id": from_owner,
+            "to_owner_id": to_owner,
+        },
+    }
+
+
+def created(at: datetime, owner: int = 11) -> dict:
+    return {
+        "event_id": "evt-c",
+        "event_type": "customer_created",
+        "occurred_at": at.isoformat(),
+        "version": 1,
+        "data": {"customer_id": 501, "name": "恒发五金", "owner_id": owner, "team": "east"},
+    }
+
+
+def test_a_warning_that_arrives_after_the_customer_changed_hands_is_dropped(caplog) -> None:
+    caplog.set_level("INFO", logger="notify.usecases_notices")
+    store = FakeStore()
+    usecases_watching.watch_customer(store, created(NOW - timedelta(days=27)), NOW)
+    usecases_watching.watch_customer(store, transferred(NOW + timedelta(minutes=5)), NOW)
+    usecases_notices.warn_owner_of_return(store, warning(), NOW + timedelta(minutes=6), "Asia/Shanghai")
+    assert store.rows == []
+    assert "changed owner since it was sent: dropped" in caplog.text
+
+
+def test_a_warning_already_shown_is_withdrawn_from_the_former_owner_when_the_customer_moves() -> None:
+    store = FakeStore()
+    usecases_watching.watch_customer(store, created(NOW - timedelta(days=27)), NOW)
+    usecases_notices.warn_owner_of_return(store, warning(), NOW, "Asia/Shanghai")
+    assert store.unread_count(11) == 1
+    usecases_watching.watch_customer(
+        store, transferred(NOW + timedelta(minutes=5)), NOW + timedelta(minutes=5)
+    )
+    assert store.unread_count(11) == 0
+    [notice] = store.rows
+    assert notice.read_at == NOW + timedelta(minutes=5)
+
+
+def test_a_warning_for_the_owner_of_record_is_kept_whatever_came_before() -> None:
+    store = FakeStore()
+    usecases_watching.watch_customer(store, created(NOW - timedelta(days=60), owner=12), NOW)
+    usecases_watching.watch_customer(store, transferred(NOW - timedelta(days=27), 12, 11), NOW)
+    usecases_notices.warn_owner_of_return(store, warning(), NOW, "Asia/Shanghai")
+    assert [row.user_id for row in store.rows] == [11]
