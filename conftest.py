@@ -29,33 +29,6 @@ PG_SERVER = os.environ.get("CRM_TEST_DB_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_SERVER else [])
 
 
-CONTAINERS = pytest.StashKey[list]()
-
-
-@pytest.fixture
-def container_factory(container_factory, request):
-    """nameko's factory, remembering what it made: the test's database is dropped only after its
-    containers have stopped (nameko's own teardown comes too late when the test asks for the
-    factory before the database, and a timer's query then deadlocked with DROP SCHEMA)."""
-    made = request.node.stash.setdefault(CONTAINERS, [])
-
-    def make(service_cls, config):
-        container = container_factory(service_cls, config)
-        made.append(container)
-        return container
-
-    return make
-
-
-def stop_containers(request, seconds=10):
-    """Stop every container the test made, gracefully (running workers finish and commit) for up
-    to ``seconds`` each, then as nameko's own teardown does (kill)."""
-    for container in reversed(request.node.stash.get(CONTAINERS, [])):
-        with eventlet.Timeout(seconds, False):
-            container.stop()
-        container.kill()  # nothing when it stopped
-
-
 @pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
     """An empty database for one test: a SQLite file, or a fresh PostgreSQL schema."""
@@ -69,7 +42,8 @@ def db_url(request, tmp_path):
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     yield f"{server}?options=-csearch_path%3D{schema}"
-    stop_containers(request)
+    # the test's containers may still run (nameko stops them after this): drop_schema ends
+    # whatever still holds a lock in the schema rather than wait for it, or deadlock with it
     drop_schema(admin, schema)
     admin.dispose()
 
