@@ -11,7 +11,7 @@ from typing import Any
 
 import eventlet
 from nameko.exceptions import UnknownService
-from nameko.rpc import RpcProxy
+from nameko.rpc import RpcProxy, ServiceProxy
 
 from crm_common.errors import ServiceTimeout, ServiceUnavailable
 from crm_common.idempotency import REQUEST_ID_KEY, derive_request_id
@@ -105,3 +105,19 @@ class TimedRpcProxy(RpcProxy):
 
     def get_dependency(self, worker_ctx: Any) -> TimedServiceProxy:
         return TimedServiceProxy(super().get_dependency(worker_ctx), self.timeout, pass_first=self.pass_first)
+
+
+class AnyServiceRpc(TimedRpcProxy):
+    """Injects a function ``name -> TimedServiceProxy`` that calls any process by its nameko name,
+    with the deadline: for asking every process the same thing (the gateway's ``/health``) when
+    the list comes from the registry, not from one attribute per service."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__("", **options)
+
+    def get_dependency(self, worker_ctx: Any) -> Any:
+        def proxy(name: str) -> TimedServiceProxy:
+            target = ServiceProxy(worker_ctx, name, self.rpc_reply_listener, **self.options)
+            return TimedServiceProxy(target, self.timeout)
+
+        return proxy

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from crm_common.config import with_database
-from crm_common.registry import BACKEND_NAMES
+from crm_common.registry import BACKEND_PROGRAMS
 from tests.support.system import RunningSystem, api, eventually
 from tests.support.tcp_proxy import TcpProxy
 
@@ -72,10 +72,13 @@ def test_cut_database_is_503_for_its_service_only_and_recovers_without_a_restart
         assert reply.json()["error"]["code"] == "service_unavailable"
     assert api(system, admin, "GET", "/me").status_code == 200  # accounts has its own database
     health = api(system, admin, "GET", "/health", timeout=20)
-    assert health.status_code == 503 and health.json()["services"]["customers"] == "down"
-    assert {name for name, state in health.json()["services"].items() if state == "ok"} == (
-        set(BACKEND_NAMES) - {"customers"}
-    )
+    # customers-scanner works on customers' database: it is down with it
+    assert health.status_code == 503
+    assert {name for name, state in health.json()["services"].items() if state == "down"} == {
+        "customers",
+        "customers-scanner",
+    }
+    assert set(health.json()["services"]) == {process.name for process in BACKEND_PROGRAMS}
 
     system.proxy.restore()
     listed = eventually(

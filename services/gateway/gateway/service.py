@@ -8,8 +8,8 @@ from werkzeug.wrappers import Request, Response
 
 from crm_common.errors import CrmError
 from crm_common.identity import CallerIdentity
-from crm_common.registry import BACKEND_NAMES
-from crm_common.rpc import TimedRpcProxy
+from crm_common.registry import BACKEND_PROGRAMS
+from crm_common.rpc import AnyServiceRpc, TimedRpcProxy
 from gateway.api import API_PREFIX, json_response, route
 from gateway.auth import ActiveUsers, TokenAuthority
 from gateway.console import ConsoleRoutes
@@ -75,25 +75,28 @@ class GatewayService(
     notify = TimedRpcProxy("notify", pass_first=True)
     knowledge = TimedRpcProxy("knowledge", pass_first=True)
     appraisal = TimedRpcProxy("appraisal", pass_first=True)
+    # every back-end process by name, for /health (customers-scanner has no proxy of its own)
+    processes = AnyServiceRpc()
 
     @route(
         "GET",
         "/health",
-        summary="Every service's health: ok or down; 503 if any is down",
+        summary="Every back-end process's health (customers-scanner included): ok or down; 503 if any is down",
         tag="ops",
         response=HealthSchema,
         auth=False,
     )
     def health(self, request: Request) -> Response:
-        def ask(service: str) -> tuple[str, str]:
+        def ask(name: str) -> tuple[str, str]:
             try:
-                getattr(self, service).with_timeout(HEALTH_TIMEOUT).health()
-                return service, "ok"
+                self.processes(name).with_timeout(HEALTH_TIMEOUT).health()
+                return name, "ok"
             except (CrmError, Exception):
-                return service, "down"
+                return name, "down"
 
-        pool = eventlet.GreenPool(len(BACKEND_NAMES))
-        services = dict(pool.imap(ask, BACKEND_NAMES))
+        names = [process.name for process in BACKEND_PROGRAMS]
+        pool = eventlet.GreenPool(len(names))
+        services = dict(pool.imap(ask, names))
         healthy = all(state == "ok" for state in services.values())
         return json_response(
             {"status": "ok" if healthy else "degraded", "services": services}, 200 if healthy else 503

@@ -45,6 +45,7 @@ def test_health_names_the_services_that_are_down(gateway):
     reply = requests.get(gateway + "/health", timeout=10)
     assert reply.status_code == 503
     assert reply.json()["services"]["customers"] == "down"
+    assert reply.json()["services"]["customers-scanner"] == "down"  # every process, not only services
 
 
 def test_errors_have_one_body_even_for_unknown_routes(gateway):
@@ -67,3 +68,15 @@ def test_the_gateway_refuses_to_start_without_a_secret(
     container = container_factory(GatewayService, {**rabbit_config, **web_config})
     with pytest.raises(MissingSecret, match="CRM_JWT_SECRET"):
         container.start()
+
+
+def test_health_asks_each_process_by_its_own_name(gateway, container_factory, service_config, migrated):
+    """customers-scanner has no proxy of its own in the gateway: it is asked by its nameko name,
+    and answers for itself (ok while it runs, even with customers' main process stopped)."""
+    from customers.service_scanner import CustomersScannerService
+
+    migrated("customers")
+    container_factory(CustomersScannerService, service_config).start()
+    services = requests.get(gateway + "/health", timeout=10).json()["services"]
+    assert services["customers-scanner"] == "ok"
+    assert services["customers"] == "down"
