@@ -6,16 +6,14 @@ import eventlet
 eventlet.monkey_patch()  # before anything imports socket or threading
 
 import os  # noqa: E402
-import uuid  # noqa: E402
 
 import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
 from crm_common.config import with_database  # noqa: E402
 from crm_common.migrations import ensure_database, upgrade  # noqa: E402
 from tests.support.callers import as_caller  # noqa: E402, F401 — for tests that import it from here
-from tests.support.databases import drop_schema  # noqa: E402
+from tests.support.databases import scratch_schema  # noqa: E402
 
 # The console's browser tests run without eventlet, in a run of their own (scripts/test_console.sh).
 collect_ignore = ["tests/e2e"]
@@ -37,15 +35,10 @@ def db_url(request, tmp_path):
         return
     server = with_database(PG_SERVER, "crm_test")
     ensure_database(server)
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{server}?options=-csearch_path%3D{schema}"
-    # the test's containers may still run (nameko stops them after this): drop_schema ends
-    # whatever still holds a lock in the schema rather than wait for it, or deadlock with it
-    drop_schema(admin, schema)
-    admin.dispose()
+    # the test's containers may still run when it is dropped (nameko stops them after this):
+    # drop_schema ends whatever still holds a lock in the schema rather than wait, or deadlock
+    with scratch_schema(server) as url:
+        yield url
 
 
 @pytest.fixture

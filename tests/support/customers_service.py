@@ -8,16 +8,14 @@ It needs an ``accounts`` stand-in on the same vhost (customers asks it for displ
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from crm_common.migrations import upgrade
-from tests.support.databases import drop_schema
+from tests.support.databases import scratch_schema
 
 
 @contextmanager
@@ -26,16 +24,8 @@ def another_database(db_url: str, tmp_path: Path, name: str) -> Iterator[str]:
     if db_url.startswith("sqlite"):
         yield f"sqlite:///{tmp_path / f'{name}.db'}"
         return
-    server = db_url.partition("?")[0]
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{server}?options=-csearch_path%3D{schema}"
-    finally:
-        drop_schema(admin, schema)
-        admin.dispose()
+    with scratch_schema(db_url.partition("?")[0]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -26,24 +26,31 @@ def service_databases(db_url: str, services: Sequence[str], tmp_path: Path) -> I
         yield urls
         return
     parsed = make_url(db_url)
-    server = parsed.set(query={})
+    server = parsed.set(query={}).render_as_string(hide_password=False)
     base = unquote(str(parsed.query.get("options", ""))).removeprefix("-csearch_path=") or "t"
-    schemas = {name: f"{base}_{name}_{uuid.uuid4().hex[:4]}" for name in services}
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            for schema in schemas.values():
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    with ExitStack() as schemas:
         urls = {
-            name: f"{server.render_as_string(hide_password=False)}?options=-csearch_path%3D{schema}"
-            for name, schema in schemas.items()
+            name: schemas.enter_context(scratch_schema(server, f"{base}_{name}_{uuid.uuid4().hex[:4]}"))
+            for name in services
         }
         for name, url in urls.items():
             upgrade(name, url)
         yield urls
+
+
+@contextmanager
+def scratch_schema(server: str, schema: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL schema (``schema``, else a random ``t_…``) in the database ``server``
+    names: yields the URL whose connections work in it, and drops it (`drop_schema`) at the end.
+    Every test schema is made here: the suite's `db_url`, and the extra ones beside it."""
+    schema = schema or "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield f"{server}?options=-csearch_path%3D{schema}"
     finally:
-        for schema in schemas.values():
-            drop_schema(admin, schema)
+        drop_schema(admin, schema)
         admin.dispose()
 
 
