@@ -5,6 +5,7 @@ size is checked: nothing lost, nothing duplicated, every goal reported with its 
 
 import importlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,17 @@ def test_summary_shows_the_import_figure_of_the_last_customers_run():
     assert "get_customer p99 4.0 ms before, 6.0 ms during) | ≥ 2,000 rows/s | yes |" in rows
     without = "\n".join(issue_13_table({"customers": {"result": {**customers, "import": None}}}, [], []))
     assert "not in the last customers run" in without
+
+
+def test_a_second_make_bench_on_the_machine_is_refused_while_one_runs(tmp_path, monkeypatch, capsys):
+    from bench import run
+
+    monkeypatch.setattr(run, "LOCK_FILE", tmp_path / "bench.lock")
+    first = run.hold_bench_lock()
+    assert first is not None
+    assert run.hold_bench_lock() is None
+    assert f"pid {os.getpid()}" in capsys.readouterr().err  # names the run that holds it
+    first.close()  # the first run ends (or dies: the kernel lets go of the lock with the file)
+    again = run.hold_bench_lock()
+    assert again is not None
+    again.close()
