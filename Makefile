@@ -58,6 +58,7 @@ format: install
 
 bench: install          ## benchmarks; results under bench/results/
 	scripts/ensure_rabbitmq.sh --management
+	scripts/ensure_browser.sh
 	$(PY) -m bench.run
 
 constraints:            ## re-pin the whole dependency tree after changing pyproject.toml

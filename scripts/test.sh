@@ -20,6 +20,8 @@ if [ $# -gt 0 ]; then
   exec "${PYTEST[@]}" "$@"
 fi
 
+# the browser tests and the console's quick bench need Debian's Chromium: installed when missing
+scripts/ensure_browser.sh
 logs=$(mktemp -d "${TMPDIR:-/tmp}/crm-test.XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true' INT TERM
 

@@ -8,4 +8,5 @@ export PYTHONWARNINGS=${PYTHONWARNINGS:-ignore}
 scripts/build_console.sh
 (cd web && npx vue-tsc --noEmit && npx vitest run)
 scripts/ensure_rabbitmq.sh --management
+scripts/ensure_browser.sh
 exec .venv/bin/python -m pytest -q --confcutdir=tests/e2e tests/e2e "$@"
