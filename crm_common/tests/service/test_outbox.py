@@ -16,7 +16,7 @@ from sqlalchemy.orm import DeclarativeBase
 from crm_common.db import Database, UnitOfWork
 from crm_common.events import handle_once
 from crm_common.models import service_metadata
-from crm_common.outbox import OUTBOX_TABLE, ConfirmingChannel, OutboxRelay
+from crm_common.outbox import OUTBOX_TABLE, PUBLISH_YIELD_EVERY, ConfirmingChannel, OutboxRelay
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -244,6 +244,30 @@ def test_a_batch_of_events_waits_once_for_the_brokers_confirms(
     table = outbox(database)
     assert count(database, table, table.c.sent_at.is_(None)) == 0
     assert sorted(effects_when(database, 40)) == sorted(event_ids)
+
+
+def test_the_process_keeps_answering_while_the_relay_publishes_a_batch(service_config, database, monkeypatch):
+    """A send to a writable socket never yields to the other greenthreads: a batch published in
+    one go held every RPC of the process (up to 0.1 s during a large import). The relay yields
+    every PUBLISH_YIELD_EVERY events."""
+    calls = ConfirmCalls(monkeypatch)
+    relay = OutboxRelay(database, outbox(database), "shop", service_config["AMQP_URI"], batch_size=200)
+    emit_orders(database, range(100))
+    published_when_others_ran = set()
+
+    def neighbour():  # an RPC worker, say: notes how far the batch was each time it got to run
+        while True:
+            published_when_others_ran.add(calls.calls.count("publish"))
+            eventlet.sleep(0)
+
+    other = eventlet.spawn(neighbour)
+    eventlet.sleep(0)
+    try:
+        assert relay.publish_pending() == 100
+    finally:
+        other.kill()
+        relay.close()
+    assert set(range(PUBLISH_YIELD_EVERY, 100, PUBLISH_YIELD_EVERY)) <= published_when_others_ran
 
 
 def test_a_broker_lost_mid_batch_loses_nothing_and_consumers_act_once(
