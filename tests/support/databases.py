@@ -19,20 +19,17 @@ from crm_common.migrations import upgrade
 @contextmanager
 def service_databases(db_url: str, services: Sequence[str], tmp_path: Path) -> Iterator[dict[str, str]]:
     """``{service: url}``, each migrated; on the backend of ``db_url`` (the ``db_url`` fixture)."""
-    if db_url.startswith("sqlite"):
-        urls = {name: f"sqlite:///{tmp_path / (name + '.db')}" for name in services}
-        for name, url in urls.items():
-            upgrade(name, url)
-        yield urls
-        return
-    parsed = make_url(db_url)
-    server = parsed.set(query={}).render_as_string(hide_password=False)
-    base = unquote(str(parsed.query.get("options", ""))).removeprefix("-csearch_path=") or "t"
     with ExitStack() as schemas:
-        urls = {
-            name: schemas.enter_context(scratch_schema(server, f"{base}_{name}_{uuid.uuid4().hex[:4]}"))
-            for name in services
-        }
+        if db_url.startswith("sqlite"):
+            urls = {name: f"sqlite:///{tmp_path / (name + '.db')}" for name in services}
+        else:
+            parsed = make_url(db_url)
+            server = parsed.set(query={}).render_as_string(hide_password=False)
+            base = unquote(str(parsed.query.get("options", ""))).removeprefix("-csearch_path=") or "t"
+            urls = {
+                name: schemas.enter_context(scratch_schema(server, f"{base}_{name}_{uuid.uuid4().hex[:4]}"))
+                for name in services
+            }
         for name, url in urls.items():
             upgrade(name, url)
         yield urls
